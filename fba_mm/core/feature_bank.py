@@ -1,0 +1,72 @@
+from typing import Dict, Iterator, Optional, Tuple
+
+import torch
+
+
+class FeatureBank:
+    """Detached features of earlier local modules, kept for one training iteration.
+
+    Local module ``k`` pushes what later parts of the network need (an FPN's C2..C5, an SR net's shallow
+    feature for the global skip); auxiliary net ``j > k`` and the real task head read them. Everything is
+    stored detached, so nothing read from the bank carries a gradient back into an earlier module, and
+    the bank is emptied after every iteration.
+
+    ``enabled=False`` is the ablation "no feature bank": auxiliary nets then see only the live feature
+    (:meth:`for_aux` returns nothing). The real task head still gets the earlier features it is built on
+    (a stock FPN cannot run without C2..C4), so the final module always reads them with ``bank[key]``.
+
+    Example (in a task adapter)::
+
+        bank.push('layer2', c3)                 # stored as c3.detach()
+        aux_inputs = bank.for_aux()             # {} when the bank is switched off
+        c3 = bank['layer2']                     # the real head always gets it
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._features: Dict[str, torch.Tensor] = {}
+        self.peak_bytes = 0
+
+    def push(self, key: str, feature: torch.Tensor) -> None:
+        if key in self._features:
+            raise KeyError(f'FeatureBank: {key!r} was pushed twice in one iteration; keys name one feature each')
+        self._features[key] = feature.detach()
+        self.peak_bytes = max(self.peak_bytes, self.nbytes())
+
+    def __getitem__(self, key: str) -> torch.Tensor:
+        try:
+            return self._features[key]
+        except KeyError:
+            raise KeyError(f'FeatureBank has no {key!r} this iteration; it holds {list(self._features)}') from None
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._features
+
+    def get(self, key: str, default: Optional[torch.Tensor] = None) -> Optional[torch.Tensor]:
+        return self._features.get(key, default)
+
+    def items(self) -> Iterator[Tuple[str, torch.Tensor]]:
+        return iter(self._features.items())
+
+    def for_aux(self) -> Dict[str, torch.Tensor]:
+        """What an auxiliary net may read: everything pushed so far, or nothing when the bank is off."""
+        return dict(self._features) if self.enabled else {}
+
+    def nbytes(self) -> int:
+        """Bytes held now (each storage counted once: views of one tensor cost nothing extra)."""
+        seen, total = set(), 0
+        for t in self._features.values():
+            storage = t.untyped_storage()
+            if storage.data_ptr() not in seen:
+                seen.add(storage.data_ptr())
+                total += storage.nbytes()
+        return total
+
+    def clear(self) -> None:
+        self._features.clear()
+
+    def __len__(self) -> int:
+        return len(self._features)
+
+    def __repr__(self) -> str:
+        return f'FeatureBank(enabled={self.enabled}, keys={list(self._features)})'

@@ -1,0 +1,101 @@
+"""The runner hook of local learning: set-up checks, memory logging, auxiliary-free checkpoints."""
+import glob
+import os
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+
+from .checkpoint import stock_checkpoint, stock_path
+from .ddp import LocalDistributedDataParallel
+from .local_learner import LocalLearner
+from .split import ConfigError
+
+
+@HOOKS.register_module()
+class LocalLearningHook(Hook):
+    """Checks a local-learning run before it starts, measures activation memory, and writes, beside every
+    checkpoint the ``CheckpointHook`` saves, an auxiliary-free one that the stock config loads strictly
+    (``iter_8.pth`` -> ``iter_8_stock.pth``).
+
+    What it refuses (each would train nothing or train wrongly, silently): a model that is not a local
+    learner; an optimizer wrapper that is not split per module; distributed training through a plain DDP
+    (which calls ``forward(mode='loss')`` once and never runs the per-module steps).
+
+    The per-module losses are logged as ``m1.loss_*`` .. ``mK.loss_*`` by the model itself; with
+    ``log_memory=True`` the peak activation memory of each module (``m{k}.act_mib``), of the iteration
+    (``act_mib``) and of the feature bank (``bank_mib``) are logged too, every ``memory_interval`` iterations.
+
+    Example::
+
+        custom_hooks = [dict(type='LocalLearningHook', log_memory=True, save_stock=True)]
+    """
+
+    priority = 'LOWEST'  # after CheckpointHook (VERY_LOW), so the checkpoint it saved exists
+
+    def __init__(self, log_memory: bool = True, memory_interval: int = 1, save_stock: bool = True) -> None:
+        self.log_memory = log_memory
+        self.memory_interval = memory_interval
+        self.save_stock = save_stock
+        self._converted: Optional[str] = None
+        self._pending: Optional[dict] = None
+
+    @staticmethod
+    def _learner(runner) -> LocalLearner:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if not isinstance(model, LocalLearner):
+            raise ConfigError(f'LocalLearningHook is for local-learning models, but the model is {type(model).__name__}. '
+                              'Wrap the stock model in a local learner (model=dict(type=..., architecture=..., '
+                              'split_points=...)) or remove the hook.')
+        return model
+
+    def before_train(self, runner) -> None:
+        learner = self._learner(runner)
+        learner.check_optim_wrapper(runner.optim_wrapper)
+        if runner.distributed and not isinstance(runner.model, LocalDistributedDataParallel):
+            raise ConfigError(
+                f'distributed training wraps the model in {type(runner.model).__name__}, which runs one forward and '
+                'one backward per iteration and would bypass the per-module steps. Set '
+                "model_wrapper_cfg=dict(type='LocalDistributedDataParallel') in the config.")
+        runner.logger.info(
+            f'local learning: {learner.num_modules} modules, split_points={learner.split_points}, '
+            f'prefix (no grad)={learner.prefix_blocks[:1] + ["..."] + learner.prefix_blocks[-1:] if len(learner.prefix_blocks) > 2 else learner.prefix_blocks}, '
+            f'feature bank {"on" if learner.feature_bank.enabled else "off"}')
+        for k in range(learner.num_modules):
+            blocks = learner.module_blocks(k)
+            runner.logger.info(f'  m{k + 1}: blocks {blocks[0]}..{blocks[-1]} ({len(blocks)})')
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        self._learner(runner).measure_memory = self.log_memory and runner.iter % self.memory_interval == 0
+
+    # --- auxiliary-free checkpoints
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self.save_stock:
+            self._pending = checkpoint  # written once CheckpointHook has published its path
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        self._write_stock(runner)
+
+    def after_train_epoch(self, runner) -> None:
+        self._write_stock(runner)
+
+    def after_train(self, runner) -> None:
+        self._write_stock(runner)
+
+    def _write_stock(self, runner) -> None:
+        last = runner.message_hub.get_info('last_ckpt')
+        if not self.save_stock or last is None or last == self._converted or self._pending is None:
+            return
+        self._converted, checkpoint, self._pending = last, self._pending, None
+        if runner.rank != 0:
+            return
+        target = stock_path(last)
+        torch.save(stock_checkpoint(checkpoint), target)
+        runner.logger.info(f'auxiliary-free checkpoint for the stock config: {target}')
+        # CheckpointHook(max_keep_ckpts=...) removed old checkpoints: remove their stripped twins too
+        for twin in glob.glob(osp.join(osp.dirname(last), '*_stock.pth')):
+            if not osp.exists(twin[:-len('_stock.pth')] + '.pth'):
+                os.remove(twin)

@@ -1,0 +1,272 @@
+"""The task-agnostic half of supervised local learning: the split, the per-module train step, the bank."""
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapperDict
+from mmengine.registry import MODELS
+
+from .checkpoint import ARCH_PREFIX
+from .feature_bank import FeatureBank
+from .memory import ActivationMemoryMeter, MiB
+from .split import ConfigError, even_split_points, resolve_split_points
+
+
+def module_name(k: int) -> str:
+    """Name of local module ``k`` (0-based) in optimizer wrappers, schedulers and logs: ``m1``..``mK``."""
+    return f'm{k + 1}'
+
+
+class LocalStep(nn.Module):
+    """One local module with everything that trains it (its blocks plus its auxiliary net, or plus the real
+    task head for the last module), as one ``nn.Module`` so that a DDP can wrap exactly these parameters.
+
+    It is kept outside the learner's module tree (checkpoint keys stay the architecture's own) and calls
+    back into the learner, which owns the forward logic.
+    """
+
+    def __init__(self, learner: 'LocalLearner', k: int, parts: Sequence[nn.Module]) -> None:
+        super().__init__()
+        self.parts = nn.ModuleList(parts)
+        self.k = k
+        object.__setattr__(self, '_learner', learner)  # a back-reference, not a submodule
+
+    def forward(self, feature, data_samples):
+        return self._learner.forward_local(self.k, feature, data_samples)
+
+
+class LocalLearner(BaseModel):
+    """Base of local-learning models: a stock ``architecture`` cut into K gradient-isolated local modules.
+
+    A training iteration (:meth:`train_step`) runs the parameter-free prefix under ``no_grad``; then for each
+    local module k: forward its blocks, compute its loss (auxiliary net for k < K, the real task head for
+    k = K), call that module's own ``OptimWrapper.update_params`` (AMP scaling, accumulation and clipping
+    work per module), detach its output and hand it to module k+1. Only one module's graph is alive at a
+    time. ``val_step``/``test_step`` run the plain architecture.
+
+    Task adapters (``fba_mm.det``, ``fba_mm.sr``) subclass this and implement :meth:`trunk_blocks`,
+    :meth:`forward_prefix` and :meth:`forward_local`, and may add :meth:`stem_paths`, :meth:`head_paths`.
+
+    Args:
+        architecture (dict | nn.Module): the stock model config (``model`` of a stock config).
+        split_points (list[str] | int): names of the blocks where modules 2..K begin (``['layer3', 'layer4']``,
+            ``['body.8']``), or an int K for K modules of (nearly) equal numbers of blocks.
+        use_bank (bool): give auxiliary nets the feature bank (False is the no-bank ablation).
+        data_preprocessor: defaults to the architecture's own.
+    """
+
+    def __init__(self,
+                 architecture: Union[dict, nn.Module],
+                 split_points: Union[Sequence[str], int],
+                 use_bank: bool = True,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if isinstance(architecture, dict):
+            architecture = MODELS.build(architecture)
+        if data_preprocessor is None:
+            data_preprocessor = architecture.data_preprocessor
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.architecture = architecture
+        self.feature_bank = FeatureBank(enabled=use_bank)
+        self._split_cfg = split_points
+        self._local_steps: List[LocalStep] = []
+        # set by LocalLearningHook (or by hand): measure activation memory in train_step
+        self.measure_memory = False
+
+    # ------------------------------------------------------------------ adapter interface
+    def trunk_blocks(self) -> 'OrderedDict[str, nn.Module]':
+        """The cuttable blocks in forward order, by the names split points use (``'layer2.0'``, ``'body.3'``)."""
+        raise NotImplementedError
+
+    def block_path(self, name: str) -> str:
+        """Module path (relative to the learner) of the trunk block called ``name``."""
+        raise NotImplementedError
+
+    def stem_paths(self) -> List[str]:
+        """Trainable modules that run before the first block and belong to module 1 (e.g. EDSR's conv_first)."""
+        return []
+
+    def head_paths(self) -> List[str]:
+        """Modules after the trunk, trained with the last module (neck and heads, SR tail)."""
+        raise NotImplementedError
+
+    def forward_prefix(self, inputs: torch.Tensor):
+        """Run the parameter-free prefix (called under ``no_grad``); return module 1's input."""
+        raise NotImplementedError
+
+    def forward_local(self, k: int, feature, data_samples) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """Run local module ``k`` on ``feature`` and return ``(output, losses)``: the losses of auxiliary net k
+        for k < K-1, of the real task head for the last module. Push what later modules need to the bank."""
+        raise NotImplementedError
+
+    def split_hint(self) -> str:
+        """Adapter-specific advice appended to split errors."""
+        return ''
+
+    # ------------------------------------------------------------------ the split
+    def build_split(self) -> None:
+        """Resolve split points into module boundaries. Adapters call this in ``__init__`` before building their
+        auxiliary nets (which depend on where the cuts are)."""
+        blocks = self.trunk_blocks()
+        names = list(blocks)
+        trainable = [any(p.requires_grad for p in b.parameters()) for b in blocks.values()]
+        stem_trainable = any(p.requires_grad for path in self.stem_paths()
+                             for p in self.get_submodule(path).parameters())
+        if stem_trainable:
+            first = 0
+        elif any(trainable):
+            first = trainable.index(True)
+        else:
+            raise ConfigError('every block of the trunk is frozen, so there is nothing to train; lower frozen_stages.')
+        self._first_trainable = first
+        if isinstance(self._split_cfg, int):
+            points = even_split_points(names, first, self._split_cfg)
+        elif isinstance(self._split_cfg, str):
+            points = self._split_cfg  # resolve_split_points explains that a list is wanted
+        else:
+            points = list(self._split_cfg)
+        try:
+            starts = resolve_split_points(points, names, first if not stem_trainable else -1)
+        except ConfigError as e:
+            raise ConfigError(f'{type(self).__name__}: {e} {self.split_hint()}'.strip()) from None
+        if any(trainable[first:]) and not all(trainable[first:]):
+            frozen = [n for n, t in zip(names[first:], trainable[first:]) if not t]
+            raise ConfigError(f'blocks {frozen} are frozen but come after trainable blocks; local learning needs '
+                              'every block after the prefix to be trainable.')
+        self.split_points = points
+        bounds = [first] + starts + [len(names)]
+        self._module_blocks = [names[bounds[k]:bounds[k + 1]] for k in range(len(bounds) - 1)]
+        self._prefix_blocks = names[:first]
+        self.num_modules = len(self._module_blocks)
+
+    def module_blocks(self, k: int) -> List[str]:
+        return self._module_blocks[k]
+
+    @property
+    def prefix_blocks(self) -> List[str]:
+        return self._prefix_blocks
+
+    def aux_paths(self, k: int) -> List[str]:
+        """Paths of the auxiliary net that trains module ``k`` (k < K-1)."""
+        return [f'aux_nets.{k}']
+
+    def local_module_paths(self) -> List[List[str]]:
+        """For every local module, the module paths whose parameters it trains. The single source of truth
+        for the optimizer split and the DDP wrapper."""
+        paths = []
+        for k in range(self.num_modules):
+            p = [self.block_path(b) for b in self._module_blocks[k]]
+            if k == 0:
+                p = self.stem_paths() + p
+            p += self.head_paths() if k == self.num_modules - 1 else self.aux_paths(k)
+            paths.append(p)
+        return paths
+
+    @property
+    def local_steps(self) -> List[LocalStep]:
+        if not self._local_steps:
+            self._local_steps = [
+                LocalStep(self, k, [self.get_submodule(p) for p in paths])
+                for k, paths in enumerate(self.local_module_paths())
+            ]
+        return self._local_steps
+
+    # ------------------------------------------------------------------ training
+    def train_step(self, data, optim_wrapper: OptimWrapperDict, local_steps: Optional[Sequence[nn.Module]] = None):
+        """One iteration: K forward/backward/step rounds, one per local module.
+
+        ``local_steps`` lets a DDP wrapper pass its DDP-wrapped :class:`LocalStep` s; by default the plain ones.
+        Returns log variables: ``m{k}.<loss>`` per module and ``loss``, the real task loss of the last module;
+        with :attr:`measure_memory` also ``m{k}.act_mib`` (peak activation memory while module k trains),
+        ``act_mib`` (their maximum: the iteration's peak) and ``bank_mib`` (what the feature bank held).
+        """
+        self.check_optim_wrapper(optim_wrapper)
+        steps = local_steps if local_steps is not None else self.local_steps
+        bank = self.feature_bank
+        meter = ActivationMemoryMeter(self) if self.measure_memory else None
+        bank.clear()
+        bank.peak_bytes = 0
+        log_vars = OrderedDict()
+        try:
+            if meter is not None:
+                meter.__enter__()
+            data = self.data_preprocessor(data, True)
+            with torch.no_grad():
+                feature = self.forward_prefix(data['inputs'])
+            for k, step in enumerate(steps):
+                name = module_name(k)
+                wrapper = optim_wrapper[name]
+                if meter is not None:
+                    meter.reset()
+                with wrapper.optim_context(step):
+                    output, losses = step(feature, data['data_samples'])
+                loss, module_log = self.parse_losses(losses)
+                wrapper.update_params(loss)
+                for key, value in module_log.items():
+                    log_vars[f'{name}.{key}'] = value.detach()
+                if meter is not None:
+                    cuda_peak = meter.read_cuda_peak()
+                    peak = cuda_peak if cuda_peak is not None else meter.peak_bytes
+                    log_vars[f'{name}.act_mib'] = torch.tensor(peak / MiB)
+                # gradient isolation: module k+1 starts from a leaf
+                feature = output.detach() if torch.is_tensor(output) else output
+                del output, losses, loss
+        finally:
+            if meter is not None:
+                meter.__exit__(None, None, None)
+            bank_bytes = bank.peak_bytes
+            bank.clear()
+        log_vars['loss'] = log_vars[f'{module_name(self.num_modules - 1)}.loss']
+        if meter is not None:
+            log_vars['act_mib'] = max(v for k, v in log_vars.items() if k.endswith('.act_mib'))
+            log_vars['bank_mib'] = torch.tensor(bank_bytes / MiB)
+        return log_vars
+
+    def check_optim_wrapper(self, optim_wrapper) -> None:
+        expected = [module_name(k) for k in range(self.num_modules)]
+        if not isinstance(optim_wrapper, OptimWrapperDict) or list(optim_wrapper.keys()) != expected:
+            got = list(optim_wrapper.keys()) if isinstance(optim_wrapper, OptimWrapperDict) else type(
+                optim_wrapper).__name__
+            raise ConfigError(
+                f'{type(self).__name__} trains {self.num_modules} local modules, each with its own optimizer, but '
+                f'optim_wrapper is {got}. Add constructor=\'LocalOptimWrapperConstructor\' to the optim_wrapper '
+                f'config; it builds one OptimWrapper per module ({expected}).')
+
+    # ------------------------------------------------------------------ inference: the plain architecture
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        if mode == 'loss':
+            raise RuntimeError(
+                f"{type(self).__name__}.forward(mode='loss') is not used for training: local learning runs one "
+                'backward per module inside train_step. If a DDP wrapper called this, set '
+                "model_wrapper_cfg=dict(type='LocalDistributedDataParallel') in the config.")
+        return self.architecture(inputs, data_samples, mode=mode)
+
+    def val_step(self, data):
+        return self.architecture.val_step(data)
+
+    def test_step(self, data):
+        return self.architecture.test_step(data)
+
+    # ------------------------------------------------------------------ checkpoints
+    def init_weights(self) -> None:
+        """Initialise the architecture (pretrained weights load here), then the auxiliary nets' copies."""
+        super().init_weights()
+        self.init_aux_from_architecture()
+
+    def init_aux_from_architecture(self) -> None:
+        """Copy the main model's (possibly pretrained) weights into the auxiliary nets' copies of its parts."""
+        for aux in getattr(self, 'aux_nets', []):
+            if hasattr(aux, 'init_from_architecture'):
+                aux.init_from_architecture(self.architecture)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # accept a stock checkpoint (``load_from`` a detector/editor trained without fba_mm): its keys lack
+        # ``architecture.``; auxiliary nets keep their init_weights() copies then.
+        own = prefix + ARCH_PREFIX
+        if state_dict and not any(k.startswith(own) or k.startswith(prefix + 'aux_nets.') for k in state_dict):
+            for key in [k for k in state_dict if k.startswith(prefix)]:
+                state_dict[own + key[len(prefix):]] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+

@@ -1,0 +1,65 @@
+"""Split points: where a network's sequence of blocks is cut into local modules."""
+import difflib
+from typing import List, Sequence
+
+
+class ConfigError(ValueError):
+    """A local-learning config that cannot work; the message names the key and the fix."""
+
+
+def resolve_split_points(split_points: Sequence[str], blocks: Sequence[str], first_trainable: int,
+                         key: str = 'split_points') -> List[int]:
+    """Turn split-point names into block indices.
+
+    ``blocks`` is the ordered list of cuttable blocks of a network, named by module path
+    (``['layer1.0', ..., 'layer4.2']``, ``['body.0', ..., 'body.15']``). A split point names the first block
+    of a new local module: a block (``'layer3.2'``) or a stage, meaning its first block (``'layer3'``).
+    ``first_trainable`` is the index of the first block with trainable parameters: everything before it is
+    the parameter-free prefix, so a cut there would leave a module that trains nothing.
+
+    Returns the sorted indices at which local modules 2..K begin.
+    """
+    if isinstance(split_points, str):
+        raise ConfigError(f'{key} must be a list of names, e.g. [{split_points!r}], got the string {split_points!r}')
+    stages = {}
+    for i, name in enumerate(blocks):
+        stages.setdefault(name.rsplit('.', 1)[0], i)
+    indices = []
+    for j, point in enumerate(split_points):
+        where = f'{key}[{j}]={point!r}'
+        if point in blocks:
+            idx = blocks.index(point)
+        elif point in stages:
+            idx = stages[point]
+        else:
+            close = difflib.get_close_matches(str(point), list(stages) + list(blocks), n=3)
+            hint = f' Did you mean {close}?' if close else ''
+            raise ConfigError(
+                f'{where} is not a block of this network.{hint} Name a stage ({", ".join(stages)}) or a block '
+                f'({blocks[0]!r} .. {blocks[-1]!r}).')
+        if idx <= first_trainable:
+            raise ConfigError(
+                f'{where} cuts at or before {blocks[first_trainable]!r}, the first block with trainable parameters, so '
+                f'the module before it would train nothing (blocks before it are frozen and run without gradients). '
+                f'Split after {blocks[first_trainable]!r}, e.g. {key}[{j}]={blocks[min(first_trainable + 1, len(blocks) - 1)]!r}, '
+                'or unfreeze earlier stages (frozen_stages).')
+        if indices and idx == indices[-1]:
+            raise ConfigError(f'{where} is the same cut as {key}[{j - 1}]={split_points[j - 1]!r}: each split point '
+                              'must start a new module; remove the duplicate.')
+        if indices and idx < indices[-1]:
+            raise ConfigError(f'{where} comes before {key}[{j - 1}]={split_points[j - 1]!r} in the network: list split '
+                              f'points in forward order, e.g. {sorted(split_points, key=lambda p: _order(p, blocks, stages))}.')
+        indices.append(idx)
+    return indices
+
+
+def _order(point, blocks, stages):
+    return blocks.index(point) if point in blocks else stages.get(point, len(blocks))
+
+
+def even_split_points(blocks: Sequence[str], first_trainable: int, num_modules: int) -> List[str]:
+    """Block names that cut the trainable blocks into ``num_modules`` parts of (nearly) equal length."""
+    n = len(blocks) - first_trainable
+    if not 1 <= num_modules <= n:
+        raise ConfigError(f'num_modules={num_modules}: this network has {n} trainable blocks, so K must be 1..{n}')
+    return [blocks[first_trainable + round(i * n / num_modules)] for i in range(1, num_modules)]

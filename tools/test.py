@@ -1,0 +1,63 @@
+"""Test (and evaluate) a checkpoint, as mmdet's tools/test.py does.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl] [--cfg-options k=v ...]
+
+CONFIG can be the fba_mm config the model was trained with (the checkpoint as saved) or the stock config
+(the ``*_stock.pth`` checkpoint written beside every saved one, or the output of tools/model_converters).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import fba_mm  # noqa: E402,F401
+from fba_mm.core.dist import init_cpu_distributed  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save the evaluation metrics')
+    parser.add_argument('--out', type=str, help='dump predictions to a pickle file for offline evaluation')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (lists as key="[a,b]")')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError('--out must be a .pkl file')
+        from mmengine.evaluator import DumpResults
+        runner_evaluator = cfg.test_evaluator
+        cfg.test_evaluator = (list(runner_evaluator) if isinstance(runner_evaluator, (list, tuple)) else
+                              [runner_evaluator]) + [dict(type=DumpResults, out_file_path=args.out)]
+
+    init_cpu_distributed(args.launcher)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
