@@ -114,6 +114,7 @@ class LocalLearner(BaseModel):
         trainable = [any(p.requires_grad for p in b.parameters()) for b in blocks.values()]
         stem_trainable = any(p.requires_grad for path in self.stem_paths()
                              for p in self.get_submodule(path).parameters())
+        self.stem_trainable = stem_trainable
         if stem_trainable:
             first = 0
         elif any(trainable):
@@ -158,7 +159,7 @@ class LocalLearner(BaseModel):
         paths = []
         for k in range(self.num_modules):
             p = [self.block_path(b) for b in self._module_blocks[k]]
-            if k == 0:
+            if k == 0 and self.stem_trainable:
                 p = self.stem_paths() + p
             p += self.head_paths() if k == self.num_modules - 1 else self.aux_paths(k)
             paths.append(p)

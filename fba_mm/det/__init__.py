@@ -1,0 +1,11 @@
+"""fba_mm for mmdet: local-learning detectors (imports mmdet, never mmagic)."""
+import fba_mm  # noqa: F401  (stack fixes and the engine)
+from mmdet.utils import register_all_modules
+
+register_all_modules(init_default_scope=False)
+
+from .aux_nets import SLMAuxNet  # noqa: E402
+from .feature_bank_neck import FeatureBankNeck  # noqa: E402
+from .local_detector import LocalLearningDetector  # noqa: E402
+
+__all__ = ['FeatureBankNeck', 'LocalLearningDetector', 'SLMAuxNet']

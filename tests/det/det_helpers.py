@@ -1,0 +1,75 @@
+"""Tiny stock mmdet detectors (ResNet-18, no pretrained weights) and a batch with boxes and masks."""
+import copy
+
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.hub import get_config
+from mmengine.structures import InstanceData
+
+import fba_mm.det  # noqa: F401
+
+STOCK = {
+    'faster_rcnn': 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+    'retinanet': 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
+    'fcos': 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+    'atss': 'mmdet::atss/atss_r50_fpn_1x_coco.py',
+    'mask_rcnn': 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+}
+_CACHE = {}
+
+
+def tiny_detector(name: str, backbone: str = 'r18', num_classes: int = 3) -> dict:
+    """The stock model config with a small ResNet (random init) and few classes."""
+    if name not in _CACHE:
+        _CACHE[name] = get_config(STOCK[name]).model
+    model = copy.deepcopy(_CACHE[name])
+    bb = model.backbone
+    bb.init_cfg = None
+    if backbone == 'r18':
+        bb.depth = 18
+        model.neck.in_channels = [64, 128, 256, 512]
+    elif backbone == 'x50':
+        bb.update(type='ResNeXt', depth=50, groups=4, base_width=8)
+    for head in ('bbox_head', ):
+        if head in model:
+            model[head].num_classes = num_classes
+    if 'roi_head' in model:
+        model.roi_head.bbox_head.num_classes = num_classes
+        if 'mask_head' in model.roi_head:
+            model.roi_head.mask_head.num_classes = num_classes
+    # fewer proposals and sampled RoIs than COCO's: the tests check behaviour, not accuracy, on 2 cores
+    if 'rpn_proposal' in model.get('train_cfg', {}):
+        model.train_cfg.rpn_proposal.update(nms_pre=300, max_per_img=100)
+        model.train_cfg.rcnn.sampler.num = 64
+        model.test_cfg.rpn.update(nms_pre=300, max_per_img=100)
+    return model
+
+
+def build_detector(cfg: dict):
+    """A stock mmdet detector, built in the mmdet scope as the Runner would."""
+    from mmdet.registry import MODELS
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return MODELS.build(cfg)
+
+
+def det_batch(n: int = 2, size: int = 128, seed: int = 0, with_mask: bool = False):
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        inputs.append((torch.rand(3, size, size, generator=g) * 255).to(torch.uint8))
+        xy = torch.rand(3, 2, generator=g) * size * 0.6
+        wh = torch.rand(3, 2, generator=g) * size * 0.3 + 12
+        boxes = torch.cat([xy, (xy + wh).clamp(max=size - 1)], 1)
+        sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size), pad_shape=(size, size),
+                                             scale_factor=(1.0, 1.0), batch_input_shape=(size, size)))
+        inst = InstanceData(bboxes=boxes, labels=torch.randint(0, 3, (3, ), generator=g))
+        if with_mask:
+            from mmdet.structures.mask import BitmapMasks
+            masks = torch.zeros(3, size, size, dtype=torch.uint8)
+            for i, (x1, y1, x2, y2) in enumerate(boxes.long().tolist()):
+                masks[i, y1:y2, x1:x2] = 1
+            inst.masks = BitmapMasks(masks.numpy(), size, size)
+        sample.gt_instances = inst
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)

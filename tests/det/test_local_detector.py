@@ -1,0 +1,106 @@
+"""Local learning on stock mmdet detectors (ResNet-18 at 128 px, random init)."""
+import copy
+
+import pytest
+import torch
+from mmengine.optim import build_optim_wrapper
+
+from det_helpers import build_detector, det_batch, tiny_detector
+from fba_mm.core import ConfigError, strip_to_architecture
+from fba_mm.det import LocalLearningDetector
+from isolation import assert_gradients_isolated
+
+SPLITS = {2: ['layer3'], 4: ['layer2.1', 'layer3', 'layer4']}
+DETECTORS = ['faster_rcnn', 'retinanet', 'fcos', 'atss', 'mask_rcnn']
+
+
+@pytest.mark.parametrize('k', [2, 4])
+@pytest.mark.parametrize('name', DETECTORS)
+def test_detector_trains_with_isolated_gradients(name, k):
+    torch.manual_seed(0)
+    learner = LocalLearningDetector(tiny_detector(name), split_points=SPLITS[k])
+    learner.init_weights()
+    learner.train()
+    assert learner.num_modules == k and len(learner.aux_nets) == k - 1
+    with_mask = name == 'mask_rcnn'
+    assert_gradients_isolated(learner, lambda: det_batch(with_mask=with_mask))
+
+
+def test_resnext_backbone_trains():
+    torch.manual_seed(0)
+    learner = LocalLearningDetector(tiny_detector('retinanet', backbone='x50'), split_points=['layer3', 'layer4'])
+    learner.init_weights()
+    ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor',
+                                           optimizer=dict(type='SGD', lr=0.01)))
+    log = learner.train_step(det_batch(), ow)
+    assert torch.isfinite(log['loss']) and {'m1.loss', 'm2.loss', 'm3.loss'} <= set(log)
+
+
+def test_k1_equals_stock_training():
+    torch.manual_seed(0)
+    stock = build_detector(tiny_detector('retinanet'))
+    learner = LocalLearningDetector(copy.deepcopy(stock), split_points=[])
+    optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)
+    stock_ow = build_optim_wrapper(stock, dict(optimizer=optimizer))
+    local_ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor', optimizer=optimizer))
+    stock.train(), learner.train()
+    for i in range(3):
+        stock.train_step(det_batch(seed=i), stock_ow)
+        learner.train_step(det_batch(seed=i), local_ow)
+    for key, value in stock.state_dict().items():
+        assert torch.equal(value, learner.architecture.state_dict()[key]), key
+
+
+def test_stock_settings_keep_working():
+    learner = LocalLearningDetector(tiny_detector('faster_rcnn'), split_points=SPLITS[4])
+    learner.train()
+    backbone = learner.architecture.backbone
+    assert learner.prefix_blocks == ['layer1.0', 'layer1.1']  # frozen_stages=1: stem + layer1, no gradients
+    assert not any(p.requires_grad for p in backbone.layer1.parameters())
+    assert all(not m.training for m in learner.modules() if isinstance(m, torch.nn.BatchNorm2d))  # norm_eval
+    assert learner.aux_nets[0].blocks[0][0].bn1.training is False
+
+
+def test_converted_checkpoint_predicts_like_fba_mm():
+    torch.manual_seed(0)
+    cfg = tiny_detector('faster_rcnn')
+    cfg.test_cfg.rcnn.score_thr = 0.0  # an untrained detector scores below the stock 0.05
+    learner = LocalLearningDetector(cfg, split_points=SPLITS[4])
+    learner.init_weights()
+    ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor',
+                                           optimizer=dict(type='SGD', lr=0.02, momentum=0.9)))
+    for i in range(2):
+        learner.train_step(det_batch(seed=i), ow)
+    stock = build_detector(cfg)
+    stock.load_state_dict(strip_to_architecture(learner.state_dict()), strict=True)
+    learner.eval(), stock.eval()
+    with torch.no_grad():
+        ours = learner.test_step(det_batch(seed=5))
+        theirs = stock.test_step(det_batch(seed=5))
+    for a, b in zip(ours, theirs):
+        assert len(a.pred_instances) > 0
+        assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
+        assert torch.equal(a.pred_instances.scores, b.pred_instances.scores)
+
+
+def test_no_bank_ablation_trains():
+    torch.manual_seed(0)
+    learner = LocalLearningDetector(tiny_detector('retinanet'), split_points=SPLITS[4], use_bank=False)
+    assert_gradients_isolated(learner, det_batch)
+
+
+def test_unsupported_backbone_is_refused():
+    cfg = tiny_detector('retinanet')
+    cfg.backbone = dict(type='MobileNetV2', out_indices=(2, 4, 6))
+    with pytest.raises(ConfigError, match='backbone MobileNetV2 is not supported.*ResNet'):
+        LocalLearningDetector(cfg, split_points=['layer3'])
+
+
+@pytest.mark.parametrize('split, message', [
+    (['layer5'], r"split_points\[0\]='layer5' is not a block.*layer1, layer2, layer3, layer4"),
+    (['layer1.1'], r"split_points\[0\]='layer1.1' cuts at or before 'layer2.0'.*frozen_stages=1"),
+    (['layer2.0'], r"cuts at or before 'layer2.0'"),
+])
+def test_bad_split_is_refused(split, message):
+    with pytest.raises(ConfigError, match=message):
+        LocalLearningDetector(tiny_detector('faster_rcnn'), split_points=split)
