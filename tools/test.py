@@ -49,10 +49,9 @@ def main():
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError('--out must be a .pkl file')
-        from mmengine.evaluator import DumpResults
-        runner_evaluator = cfg.test_evaluator
-        cfg.test_evaluator = (list(runner_evaluator) if isinstance(runner_evaluator, (list, tuple)) else
-                              [runner_evaluator]) + [dict(type=DumpResults, out_file_path=args.out)]
+        evaluator = cfg.test_evaluator
+        cfg.test_evaluator = (list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]) + [
+            dict(type='mmengine.DumpResults', out_file_path=args.out)]
 
     init_cpu_distributed(args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

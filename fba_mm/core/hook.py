@@ -12,6 +12,7 @@ from mmengine.registry import HOOKS
 from .checkpoint import stock_checkpoint, stock_path
 from .ddp import LocalDistributedDataParallel
 from .local_learner import LocalLearner
+from .plots import plot_module_losses
 from .split import ConfigError
 
 
@@ -28,6 +29,7 @@ class LocalLearningHook(Hook):
     The per-module losses are logged as ``m1.loss_*`` .. ``mK.loss_*`` by the model itself; with
     ``log_memory=True`` the peak activation memory of each module (``m{k}.act_mib``), of the iteration
     (``act_mib``) and of the feature bank (``bank_mib``) are logged too, every ``memory_interval`` iterations.
+    With ``plot=True`` the per-module loss curves are saved as ``work_dir/module_losses.png`` after training.
 
     Example::
 
@@ -36,7 +38,9 @@ class LocalLearningHook(Hook):
 
     priority = 'LOWEST'  # after CheckpointHook (VERY_LOW), so the checkpoint it saved exists
 
-    def __init__(self, log_memory: bool = True, memory_interval: int = 1, save_stock: bool = True) -> None:
+    def __init__(self, log_memory: bool = True, memory_interval: int = 1, save_stock: bool = True,
+                 plot: bool = True) -> None:
+        self.plot = plot
         self.log_memory = log_memory
         self.memory_interval = memory_interval
         self.save_stock = save_stock
@@ -84,6 +88,10 @@ class LocalLearningHook(Hook):
 
     def after_train(self, runner) -> None:
         self._write_stock(runner)
+        if runner.rank == 0 and self.plot:
+            path = plot_module_losses(runner.work_dir)
+            if path:
+                runner.logger.info(f'per-module loss curves: {path}')
 
     def _write_stock(self, runner) -> None:
         last = runner.message_hub.get_info('last_ckpt')

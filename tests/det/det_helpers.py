@@ -1,12 +1,10 @@
 """Tiny stock mmdet detectors (ResNet-18, no pretrained weights) and a batch with boxes and masks."""
 import copy
 
-import torch
-from mmdet.structures import DetDataSample
 from mmengine.hub import get_config
-from mmengine.structures import InstanceData
 
 import fba_mm.det  # noqa: F401
+from fba_mm.det.testing import random_det_batch
 
 STOCK = {
     'faster_rcnn': 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
@@ -54,22 +52,4 @@ def build_detector(cfg: dict):
 
 
 def det_batch(n: int = 2, size: int = 128, seed: int = 0, with_mask: bool = False):
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(n):
-        inputs.append((torch.rand(3, size, size, generator=g) * 255).to(torch.uint8))
-        xy = torch.rand(3, 2, generator=g) * size * 0.6
-        wh = torch.rand(3, 2, generator=g) * size * 0.3 + 12
-        boxes = torch.cat([xy, (xy + wh).clamp(max=size - 1)], 1)
-        sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size), pad_shape=(size, size),
-                                             scale_factor=(1.0, 1.0), batch_input_shape=(size, size)))
-        inst = InstanceData(bboxes=boxes, labels=torch.randint(0, 3, (3, ), generator=g))
-        if with_mask:
-            from mmdet.structures.mask import BitmapMasks
-            masks = torch.zeros(3, size, size, dtype=torch.uint8)
-            for i, (x1, y1, x2, y2) in enumerate(boxes.long().tolist()):
-                masks[i, y1:y2, x1:x2] = 1
-            inst.masks = BitmapMasks(masks.numpy(), size, size)
-        sample.gt_instances = inst
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
+    return random_det_batch(batch_size=n, height=size, seed=seed, with_mask=with_mask)

@@ -104,3 +104,32 @@ def test_unsupported_backbone_is_refused():
 def test_bad_split_is_refused(split, message):
     with pytest.raises(ConfigError, match=message):
         LocalLearningDetector(tiny_detector('faster_rcnn'), split_points=split)
+
+
+def test_aux_train_cfg_makes_lighter_aux_heads_only():
+    learner = LocalLearningDetector(
+        tiny_detector('faster_rcnn'), split_points=SPLITS[2],
+        aux_net=dict(type='SLMAuxNet', train_cfg=dict(rpn_proposal=dict(max_per_img=50), rcnn=dict(sampler=dict(num=16)))))
+    aux = learner.aux_nets[0].detector
+    assert aux.roi_head.bbox_sampler.num == 16 and aux.train_cfg.rpn_proposal.max_per_img == 50
+    assert aux.train_cfg.rpn_proposal.nms.iou_threshold == 0.7  # the rest of the stock train_cfg is kept
+    assert learner.architecture.roi_head.bbox_sampler.num == 64  # the real head is untouched
+    assert_gradients_isolated(learner, det_batch)
+
+
+@pytest.mark.parametrize('name', ['faster_rcnn', 'mask_rcnn'])
+def test_half_resolution_aux_nets_train_isolated(name):
+    torch.manual_seed(0)
+    learner = LocalLearningDetector(tiny_detector(name), split_points=SPLITS[2],
+                                    aux_net=dict(type='SLMAuxNet', scale=0.5))
+    assert_gradients_isolated(learner, lambda: det_batch(with_mask=name == 'mask_rcnn'))
+
+
+def test_rescaled_targets_follow_the_features():
+    from fba_mm.det.aux_nets import rescale_sample
+    sample = det_batch(with_mask=True)['data_samples'][0]
+    half = rescale_sample(sample, 0.5)
+    assert half.batch_input_shape == (64, 64) and half.img_shape == (64, 64)
+    assert torch.allclose(half.gt_instances.bboxes, sample.gt_instances.bboxes / 2)
+    assert half.gt_instances.masks.masks.shape[1:] == (64, 64)
+    assert sample.batch_input_shape == (128, 128)  # the real head's targets are untouched

@@ -1,0 +1,44 @@
+"""Plots of a local-learning run, written next to its logs."""
+import glob
+import json
+import os.path as osp
+import re
+from typing import Dict, List, Optional
+
+
+def read_scalars(work_dir: str) -> List[Dict]:
+    """Every logged training row of a work dir (all runs, resumed ones included), ordered by iteration."""
+    rows = {}
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if 'loss' in row and 'iter' in row:
+                    rows[row['iter']] = row
+    return [rows[i] for i in sorted(rows)]
+
+
+def plot_module_losses(work_dir: str, out_file: Optional[str] = None, title: str = '') -> Optional[str]:
+    """Loss of every local module (m1 .. mK; mK is the real task loss) against iterations, as a PNG."""
+    rows = read_scalars(work_dir)
+    keys = sorted({k for r in rows for k in r if re.fullmatch(r'm\d+\.loss', k)}, key=lambda k: int(k[1:-5]))
+    if not rows or not keys:
+        return None
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
+    for i, key in enumerate(keys):
+        its = [r['iter'] for r in rows if key in r]
+        label = f'{key[:-5]} (task head)' if i == len(keys) - 1 else f'{key[:-5]} (auxiliary net)'
+        ax.plot(its, [r[key] for r in rows if key in r], label=label, lw=1.2)
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('local loss')
+    ax.set_title(title or osp.basename(osp.normpath(work_dir)))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out_file = out_file or osp.join(work_dir, 'module_losses.png')
+    fig.savefig(out_file)
+    plt.close(fig)
+    return out_file
