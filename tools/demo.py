@@ -61,7 +61,10 @@ def main():
 
     runner = Runner.from_cfg(cfg)
     runner.train()
-    metrics = runner.val_loop.run()
+    hub = runner.message_hub  # the last validation's metrics, logged by the train loop
+    metrics = {k[len('val/'):]: v.current() for k, v in hub.log_scalars.items() if k.startswith('val/coco/')}
+    if not metrics:
+        metrics = runner.val_loop.run()
     memory = activation_saving(cfg, runner)
 
     print('\n' + '=' * 72)

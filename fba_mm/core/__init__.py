@@ -4,12 +4,12 @@ from .ddp import LocalDistributedDataParallel
 from .feature_bank import FeatureBank
 from .hook import LocalLearningHook
 from .local_learner import LocalLearner, LocalStep, module_name
-from .memory import ActivationMemoryMeter, state_memory_bytes
+from .memory import ActivationMemoryMeter
 from .optim import LocalOptimWrapperConstructor, LocalOptimWrapperDict
 from .split import ConfigError, even_split_points, resolve_split_points
 
 __all__ = [
     'ActivationMemoryMeter', 'ConfigError', 'FeatureBank', 'LocalDistributedDataParallel', 'LocalLearner',
     'LocalLearningHook', 'LocalOptimWrapperConstructor', 'LocalOptimWrapperDict', 'LocalStep', 'even_split_points',
-    'module_name', 'resolve_split_points', 'state_memory_bytes', 'stock_checkpoint', 'strip_to_architecture'
+    'module_name', 'resolve_split_points', 'stock_checkpoint', 'strip_to_architecture'
 ]

@@ -64,9 +64,10 @@ class LocalLearningHook(Hook):
                 f'distributed training wraps the model in {type(runner.model).__name__}, which runs one forward and '
                 'one backward per iteration and would bypass the per-module steps. Set '
                 "model_wrapper_cfg=dict(type='LocalDistributedDataParallel') in the config.")
+        prefix = learner.prefix_blocks
         runner.logger.info(
-            f'local learning: {learner.num_modules} modules, split_points={learner.split_points}, '
-            f'prefix (no grad)={learner.prefix_blocks[:1] + ["..."] + learner.prefix_blocks[-1:] if len(learner.prefix_blocks) > 2 else learner.prefix_blocks}, '
+            f'local learning: {learner.num_modules} modules, split_points={learner.split_points}, gradient-free '
+            f'prefix: {f"{prefix[0]}..{prefix[-1]}" if prefix else "none"}, '
             f'feature bank {"on" if learner.feature_bank.enabled else "off"}')
         for k in range(learner.num_modules):
             blocks = learner.module_blocks(k)

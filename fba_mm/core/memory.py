@@ -124,16 +124,3 @@ class ActivationMemoryMeter:
     def cuda_peak_mib(self) -> Optional[float]:
         return None if self.cuda_peak_bytes is None else self.cuda_peak_bytes / MiB
 
-
-def state_memory_bytes(model: nn.Module, optimizers: Iterable[torch.optim.Optimizer] = ()) -> Dict[str, int]:
-    """Bytes of parameters, of their gradients (after a backward) and of optimizer state."""
-    params = [p for p in model.parameters()]
-    out = dict(
-        params=sum(p.numel() * p.element_size() for p in params),
-        grads=sum(p.grad.numel() * p.grad.element_size() for p in params if p.grad is not None),
-        optimizer_state=0)
-    for opt in optimizers:
-        for state in opt.state.values():
-            out['optimizer_state'] += sum(v.numel() * v.element_size() for v in state.values()
-                                          if torch.is_tensor(v) and v.dim() > 0)
-    return out

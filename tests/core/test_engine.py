@@ -6,6 +6,7 @@ import torch
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 
 from fba_mm.core import ActivationMemoryMeter, ConfigError, FeatureBank, LocalOptimWrapperDict
+from isolation import assert_gradients_isolated, train_step_grads
 from toy_task import ToyCNN, ToyLocalCNN
 
 SPLIT4 = ['stages.1', 'stages.2', 'stages.3']
@@ -40,32 +41,11 @@ def test_k1_is_exactly_end_to_end():
 def test_gradients_isolated_per_module():
     torch.manual_seed(0)
     learner = ToyLocalCNN(dict(type='ToyCNN'), split_points=['stages.1', 'stages.3'])  # K=3
-    ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor',
-                                           optimizer=dict(type='SGD', lr=0.0)))
-    captured = {}
-    for name, wrapper in ow.items():
-        wrapper.optimizer.register_step_pre_hook(
-            lambda opt, args, kwargs, name=name: captured.__setitem__(
-                name, [p.grad.clone() if p.grad is not None else None for p in opt.param_groups[0]['params']]))
+    assert_gradients_isolated(learner, batch, atol=1e-7, rtol=1e-5)
+
+    # the check can fail: an end-to-end gradient of module 1 (all losses, no detach) differs from what it got
+    ow, captured = train_step_grads(learner, batch())
     data = batch()
-    learner.train_step(data, ow)
-
-    # the reference: each module's local loss alone, on the detached output of the module before it
-    learner.feature_bank.clear()
-    feature = learner.forward_prefix(data['inputs']).detach()
-    summed = 0
-    for k, name in enumerate(['m1', 'm2', 'm3']):
-        params = ow[name].optimizer.param_groups[0]['params']
-        out, losses = learner.forward_local(k, feature, data['data_samples'])
-        loss = sum(losses.values())
-        expected = torch.autograd.grad(loss, params, allow_unused=True, retain_graph=True)
-        for got, exp in zip(captured[name], expected):
-            assert (got is None and exp is None) or torch.allclose(got, exp, atol=1e-7)
-        summed = summed + loss
-        feature = out.detach()
-    learner.feature_bank.clear()
-
-    # an end-to-end gradient of module 1 (all losses, no detach) would differ: the check can fail
     feature = learner.forward_prefix(data['inputs'])
     total = 0
     for k in range(3):
@@ -210,3 +190,22 @@ def test_learner_loads_a_stock_checkpoint():
     learner = ToyLocalCNN(dict(type='ToyCNN'), split_points=SPLIT4)
     learner.load_state_dict(stock.state_dict(), strict=False)
     assert torch.equal(learner.architecture.head.weight, stock.head.weight)
+
+
+def test_benchmark_measures_both_ways_alike():
+    from fba_mm.core.benchmark import measure_training
+    arch = dict(type='ToyCNN', channels=(16, 32, 64, 128), strides=(1, 2, 1, 2))
+    torch.manual_seed(0)
+    stock = ToyLocalCNN(arch, split_points=[]).architecture
+    learner = ToyLocalCNN(copy.deepcopy(stock), split_points=SPLIT4)
+    data = batch(n=8, size=64)
+    e2e = measure_training(stock, build_optim_wrapper(stock, dict(optimizer=dict(type='SGD', lr=0.01))), data,
+                           warmup=1, iters=1)
+    local = measure_training(learner, build_optim_wrapper(learner, LOCAL_OPTIM), data, warmup=1, iters=1)
+    with ActivationMemoryMeter(learner) as meter:  # the outer meter agrees with the learner's own spans
+        learner.train_step(batch(n=8, size=64), build_optim_wrapper(learner, LOCAL_OPTIM))
+    assert local['activation_mib'] == pytest.approx(meter.peak_mib)
+    assert local['activation_mib'] == max(local['module_activation_mib'].values())
+    assert local['activation_mib'] < 0.5 * e2e['activation_mib']
+    assert local['params_mib'] > e2e['params_mib']  # the auxiliary nets
+    assert e2e['sec_per_iter'] > 0 and not learner.measure_memory

@@ -133,3 +133,22 @@ def test_rescaled_targets_follow_the_features():
     assert torch.allclose(half.gt_instances.bboxes, sample.gt_instances.bboxes / 2)
     assert half.gt_instances.masks.masks.shape[1:] == (64, 64)
     assert sample.batch_input_shape == (128, 128)  # the real head's targets are untouched
+
+
+def test_aux_copies_start_from_the_pretrained_main_weights(tmp_path):
+    # a "pretrained" backbone checkpoint on disk, loaded by the stock init_cfg mechanism in init_weights()
+    cfg = tiny_detector('faster_rcnn')
+    torch.manual_seed(1)
+    pretrained = build_detector(copy.deepcopy(cfg)).backbone.state_dict()
+    torch.save(pretrained, tmp_path / 'backbone.pth')
+    cfg.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'backbone.pth'))
+    torch.manual_seed(2)
+    learner = LocalLearningDetector(cfg, split_points=SPLITS[4])
+    learner.init_weights()
+    aux = learner.aux_nets[0]  # module 1 ends in layer2: copies of layer3.0 and layer4.0
+    assert torch.equal(aux.blocks[0][0].conv1.weight, pretrained['layer3.0.conv1.weight'])
+    assert torch.equal(aux.blocks[1][0].conv2.weight, pretrained['layer4.0.conv2.weight'])
+    assert torch.equal(aux.neck.neck.fpn_convs[0].conv.weight, learner.architecture.neck.fpn_convs[0].conv.weight)
+    assert torch.equal(aux.detector.roi_head.bbox_head.fc_cls.weight,
+                       learner.architecture.roi_head.bbox_head.fc_cls.weight)
+    assert aux.blocks[0][0].conv1.weight is not learner.architecture.backbone.layer3[0].conv1.weight  # copies

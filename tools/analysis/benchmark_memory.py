@@ -91,7 +91,8 @@ def main():
         ow_cfg = dict(copy.deepcopy(optim_cfg), **(dict(constructor='LocalOptimWrapperConstructor') if local else {}))
         optim_wrapper = build_optim_wrapper(model, ow_cfg)
         results[name] = measure_training(model, optim_wrapper, batch, iters=args.iters)
-        print(f'[{name}] ' + ', '.join(f'{k}={v:.3f}' for k, v in results[name].items()), file=sys.stderr, flush=True)
+        print(f'[{name}] ' + ', '.join(f'{k}={v:.3f}' if isinstance(v, float) else f'{k}={v}'
+                                       for k, v in results[name].items()), file=sys.stderr, flush=True)
         del model, optim_wrapper
         if device == 'cuda':
             torch.cuda.empty_cache()
@@ -107,6 +108,10 @@ def main():
         rel_t = f'{r["sec_per_iter"] / base["sec_per_iter"]:.2f}' if base else '-'
         print(f'| {name:7} | {r["activation_mib"]:14.1f} | {rel_mem:>6} | {r["state_mib"]:22.1f} | '
               f'{r["sec_per_iter"]:6.2f} | {rel_t:>6} |')
+    for name, r in results.items():
+        if 'module_activation_mib' in r:
+            print(f'{name} peak per module (MiB): ' +
+                  ', '.join(f'{k} {v:.1f}' for k, v in r['module_activation_mib'].items()))
     if args.json:
         meta = dict(config=args.config, batch_size=args.batch_size, input_size=args.input_size,
                     device=torch.cuda.get_device_name() if device == 'cuda' else 'cpu')
