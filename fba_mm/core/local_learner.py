@@ -121,7 +121,6 @@ class LocalLearner(BaseModel):
             first = trainable.index(True)
         else:
             raise ConfigError('every block of the trunk is frozen, so there is nothing to train; lower frozen_stages.')
-        self._first_trainable = first
         if isinstance(self._split_cfg, int):
             points = even_split_points(names, first, self._split_cfg)
         elif isinstance(self._split_cfg, str):

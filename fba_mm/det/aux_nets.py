@@ -103,7 +103,6 @@ class SLMAuxNet(BaseModule):
         neck = copy.deepcopy(architecture.neck) if getattr(architecture, 'neck', None) is not None else None
         self.neck = FeatureBankNeck(neck, backbone.out_indices, stage_channels(backbone), backbone.strides)
         self.detector = head_only_copy(architecture, architecture_cfg, train_cfg)
-        self.detector.requires_grad_(True)
 
     def forward(self, stage_feats: Dict[int, torch.Tensor], data_samples) -> Dict:
         feats = dict(stage_feats)

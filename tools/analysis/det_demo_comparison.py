@@ -18,7 +18,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 RUNS = [('end-to-end', 'faster-rcnn_r18_fpn_demo'), ('FBA K=2', 'faster-rcnn_r18_fpn_fba-k2_demo'),
-        ('FBA K=4', 'faster-rcnn_r18_fpn_fba-k4_demo')]
+        ('FBA K=4', 'faster-rcnn_r18_fpn_fba-k4_demo'),
+        ('FBA K=4, aux at half resolution', 'faster-rcnn_r18_fpn_fba-k4-auxhalf_demo')]
 
 
 def final_metrics(work_dir):
@@ -71,8 +72,8 @@ def main():
     fig.tight_layout()
     fig.savefig(osp.join(args.out, 'det_demo_task_loss.png'))
     for label, (work_dir, _) in list(results.items())[1:]:
-        k = label.split('=')[-1]
-        plot_module_losses(work_dir, osp.join(args.out, f'det_demo_module_losses_k{k}.png'),
+        name = osp.basename(work_dir).replace('faster-rcnn_r18_fpn_fba-', '').replace('_demo', '')
+        plot_module_losses(work_dir, osp.join(args.out, f'det_demo_module_losses_{name}.png'),
                            title=f'{label}: local loss of every module')
     print(f'plots in {args.out}/')
 
