@@ -64,4 +64,5 @@ def measure_training(model: nn.Module, optim_wrapper, batch: dict, warmup: int =
                grads_mib=state['grads'] / MiB, optimizer_mib=state['optimizer'] / MiB)
     if local:
         out['module_activation_mib'] = {k[:-len('.act_mib')]: float(v) for k, v in log.items() if k.endswith('.act_mib')}
+        out['bank_mib'] = float(log['bank_mib'])  # detached features held for later modules, not saved tensors
     return out
