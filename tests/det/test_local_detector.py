@@ -152,3 +152,13 @@ def test_aux_copies_start_from_the_pretrained_main_weights(tmp_path):
     assert torch.equal(aux.detector.roi_head.bbox_head.fc_cls.weight,
                        learner.architecture.roi_head.bbox_head.fc_cls.weight)
     assert aux.blocks[0][0].conv1.weight is not learner.architecture.backbone.layer3[0].conv1.weight  # copies
+
+
+def test_trainable_stem_joins_module_one():
+    cfg = tiny_detector('retinanet')
+    cfg.backbone.frozen_stages = -1  # nothing frozen: no gradient-free prefix
+    torch.manual_seed(0)
+    learner = LocalLearningDetector(cfg, split_points=['layer2', 'layer4'])
+    assert learner.prefix_blocks == [] and learner.module_blocks(0) == ['layer1.0', 'layer1.1']
+    assert 'architecture.backbone.conv1' in learner.local_module_paths()[0]
+    assert_gradients_isolated(learner, det_batch)
