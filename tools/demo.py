@@ -26,7 +26,7 @@ def activation_saving(cfg, runner):
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import MODELS, DefaultScope
 
-    from fba_mm.core import ActivationMemoryMeter
+    from fba_mm.core.benchmark import measure_training
     batch = next(iter(runner.train_dataloader))
     out = {}
     for name, model_cfg in (('e2e', cfg.model.architecture), ('fba', cfg.model)):
@@ -34,14 +34,11 @@ def activation_saving(cfg, runner):
         with DefaultScope.overwrite_default_scope(cfg.default_scope):
             model = MODELS.build(copy.deepcopy(model_cfg))
         model.init_weights()
-        model.train()
         optim = copy.deepcopy(cfg.optim_wrapper)
         if name == 'e2e':
             optim.pop('constructor', None)
         ow = build_optim_wrapper(model, optim)
-        with ActivationMemoryMeter(model) as meter:
-            model.train_step(copy.deepcopy(batch), ow)
-        out[name] = meter.peak_bytes / 2**20
+        out[name] = measure_training(model, ow, batch, warmup=0, iters=1)['activation_mib']
     return out
 
 
