@@ -1,4 +1,4 @@
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict
 
 import torch
 
@@ -41,12 +41,6 @@ class FeatureBank:
 
     def __contains__(self, key: str) -> bool:
         return key in self._features
-
-    def get(self, key: str, default: Optional[torch.Tensor] = None) -> Optional[torch.Tensor]:
-        return self._features.get(key, default)
-
-    def items(self) -> Iterator[Tuple[str, torch.Tensor]]:
-        return iter(self._features.items())
 
     def for_aux(self) -> Dict[str, torch.Tensor]:
         """What an auxiliary net may read: everything pushed so far, or nothing when the bank is off."""
