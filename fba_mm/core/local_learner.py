@@ -121,13 +121,13 @@ class LocalLearner(BaseModel):
             first = trainable.index(True)
         else:
             raise ConfigError('every block of the trunk is frozen, so there is nothing to train; lower frozen_stages.')
-        if isinstance(self._split_cfg, int):
-            points = even_split_points(names, first, self._split_cfg)
-        elif isinstance(self._split_cfg, str):
-            points = self._split_cfg  # resolve_split_points explains that a list is wanted
-        else:
-            points = list(self._split_cfg)
         try:
+            if isinstance(self._split_cfg, int):
+                points = even_split_points(names, first, self._split_cfg)
+            elif isinstance(self._split_cfg, str):
+                points = self._split_cfg  # resolve_split_points explains that a list is wanted
+            else:
+                points = list(self._split_cfg)
             starts = resolve_split_points(points, names, first if not stem_trainable else -1)
         except ConfigError as e:
             raise ConfigError(f'{type(self).__name__}: {e} {self.split_hint()}'.strip()) from None

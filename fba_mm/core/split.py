@@ -61,5 +61,6 @@ def even_split_points(blocks: Sequence[str], first_trainable: int, num_modules: 
     """Block names that cut the trainable blocks into ``num_modules`` parts of (nearly) equal length."""
     n = len(blocks) - first_trainable
     if not 1 <= num_modules <= n:
-        raise ConfigError(f'num_modules={num_modules}: this network has {n} trainable blocks, so K must be 1..{n}')
+        raise ConfigError(f'split_points={num_modules} asks for K={num_modules} modules, but this network has {n} trainable '
+                          f'blocks, so K must be 1..{n}.')
     return [blocks[first_trainable + round(i * n / num_modules)] for i in range(1, num_modules)]

@@ -144,7 +144,7 @@ def test_counters_survive_resume():
     (['stages.2', 'stages.2.0'], r"split_points\[1\]='stages.2.0' is the same cut as split_points\[0\]"),
     (['stages.0.0'], r"split_points\[0\]='stages.0.0' cuts at or before 'stages.0.0'.*would train nothing"),
     ('stages.2', r'split_points must be a list'),
-    (9, r'num_modules=9: this network has 8 trainable blocks'),
+    (9, r'split_points=9 asks for K=9 modules, but this network has 8 trainable blocks'),
 ])
 def test_bad_split_points_name_the_key_and_the_fix(split, message):
     with pytest.raises(ConfigError, match=message):
