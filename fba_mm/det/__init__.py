@@ -4,8 +4,9 @@ from mmdet.utils import register_all_modules
 
 register_all_modules(init_default_scope=False)
 
-from .aux_nets import SLMAuxNet  # noqa: E402
+from .aux_nets import DetAuxNet, SLMAuxNet  # noqa: E402
+from .baseline_aux_nets import AugLocAuxNet, DGLAuxNet  # noqa: E402
 from .feature_bank_neck import FeatureBankNeck  # noqa: E402
 from .local_detector import LocalLearningDetector  # noqa: E402
 
-__all__ = ['FeatureBankNeck', 'LocalLearningDetector', 'SLMAuxNet']
+__all__ = ['AugLocAuxNet', 'DetAuxNet', 'DGLAuxNet', 'FeatureBankNeck', 'LocalLearningDetector', 'SLMAuxNet']

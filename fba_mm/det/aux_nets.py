@@ -1,10 +1,9 @@
 """Auxiliary nets that train a detector's local modules."""
 import copy
 import math
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import torch
-
 import torch.nn as nn
 import torch.nn.functional as F
 from mmdet.registry import MODELS
@@ -43,8 +42,78 @@ def head_only_copy(architecture: nn.Module, architecture_cfg: Optional[dict], tr
     return shadow
 
 
+class DetAuxNet(BaseModule):
+    """Base of the auxiliary nets that train one local module of a :class:`LocalLearningDetector`.
+
+    A strategy decides which stage features the aux net computes from the live feature
+    (:meth:`forward_stages`); this base holds what every strategy shares: a :class:`FeatureBankNeck` over a
+    copy of the detector's neck, copies of the detector's heads with their losses, and the knobs ``train_cfg``,
+    ``scale`` and ``loss_weight`` (see :class:`SLMAuxNet`). Blocks kept in ``self.blocks`` mimic the backbone,
+    so their BN follows the backbone's ``norm_eval``.
+
+    The learner builds one per module k < K-1 and sets ``architecture``, ``architecture_cfg``, ``live_stage``
+    (stage index of module k's last block), ``module_index`` (k), ``num_modules`` (K) and ``later_blocks`` (names
+    of the trunk blocks after module k, e.g. ``['layer3.0', 'layer3.1', 'layer4.0', 'layer4.1']``).
+    """
+
+    #: True: the strategy sees the live feature alone (bank and completed earlier stages are dropped)
+    live_only = False
+
+    def __init__(self, architecture: nn.Module, live_stage: int, architecture_cfg: Optional[dict] = None,
+                 module_index: Optional[int] = None, num_modules: Optional[int] = None,
+                 later_blocks: Optional[Sequence[str]] = None, scale: float = 1.0, loss_weight: float = 1.0,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        pool = round(1 / scale)
+        if scale > 1 or abs(pool * scale - 1) > 1e-6 or pool & (pool - 1):
+            raise ConfigError(f'aux_net.scale={scale}: use 1, 0.5, 0.25, ... (the features are average-pooled by '
+                              '1/scale)')
+        self.scale, self._pool = scale, pool
+        self.live_stage = live_stage
+        self.loss_weight = loss_weight
+        self.module_index, self.num_modules = module_index, num_modules
+        self.later_blocks = None if later_blocks is None else list(later_blocks)
+        self.norm_eval = architecture.backbone.norm_eval
+
+    def build_neck_and_heads(self, architecture: nn.Module, architecture_cfg: Optional[dict],
+                             train_cfg: Optional[dict], fresh: bool = False) -> None:
+        """Copy the neck (behind a :class:`FeatureBankNeck`) and the heads; ``fresh``: with new random weights
+        (see :func:`forget_weights`). Subclasses call this after building their own layers (the registration
+        order is the parameter order, which optimizer checkpoints rely on)."""
+        backbone = architecture.backbone
+        neck = copy.deepcopy(architecture.neck) if getattr(architecture, 'neck', None) is not None else None
+        self.neck = FeatureBankNeck(neck, backbone.out_indices, stage_channels(backbone), backbone.strides)
+        self.detector = head_only_copy(architecture, architecture_cfg, train_cfg)
+        if fresh:
+            forget_weights(self.neck)
+            forget_weights(self.detector)
+
+    def forward_stages(self, feats: Dict[int, torch.Tensor]) -> Dict[int, torch.Tensor]:
+        """The stage features the neck gets, from the (rescaled) inputs; a stage left out is fed zeros."""
+        raise NotImplementedError
+
+    def forward(self, stage_feats: Dict[int, torch.Tensor], data_samples) -> Dict:
+        feats = {self.live_stage: stage_feats[self.live_stage]} if self.live_only else dict(stage_feats)
+        if self._pool > 1:
+            feats = {s: F.avg_pool2d(f, self._pool, ceil_mode=True) for s, f in feats.items()}
+            data_samples = [rescale_sample(sample, self.scale) for sample in data_samples]
+        losses = loss_from_features(self.detector, self.neck(self.forward_stages(feats)), data_samples)
+        if self.loss_weight != 1.0:
+            losses = {k: _scale(v, self.loss_weight) if 'loss' in k else v for k, v in losses.items()}
+        return losses
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        blocks = getattr(self, 'blocks', None)
+        if mode and self.norm_eval and blocks is not None:  # as the stock backbone: BN statistics frozen
+            for m in blocks.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
+
+
 @MODELS.register_module()
-class SLMAuxNet(BaseModule):
+class SLMAuxNet(DetAuxNet):
     """The Simple Local Module (SLM) of FBA for detectors: the auxiliary net of one local module.
 
     For a local module whose output is (a partial) stage ``s`` of the ResNet:
@@ -56,7 +125,8 @@ class SLMAuxNet(BaseModule):
     3. copies of the detector's own heads with their own losses (RPN + RoI head, or the dense head).
 
     All copies start from the main model's weights (``init_from_architecture``, after pretrained weights
-    load) and are then trained by this local loss only.
+    load) and are then trained by this local loss only. With the learner's ``use_bank=False`` the neck gets
+    zeros for the earlier stages (the "slm_nobank" ablation).
 
     Knobs (the auxiliary heads dominate local learning's peak memory):
 
@@ -68,6 +138,9 @@ class SLMAuxNet(BaseModule):
     - ``with_cp``: activation checkpointing in the copied blocks.
     - ``loss_weight``: scales the local loss.
 
+    ``architecture``, ``architecture_cfg``, ``live_stage``, ``module_index``, ``num_modules`` and
+    ``later_blocks`` are set by the learner (see :class:`DetAuxNet`).
+
     Example::
 
         model = dict(type='LocalLearningDetector', architecture=_base_.model, split_points=['layer3', 'layer4'],
@@ -75,20 +148,15 @@ class SLMAuxNet(BaseModule):
     """
 
     def __init__(self, architecture: nn.Module, live_stage: int, architecture_cfg: Optional[dict] = None,
-                 depth: int = 1, train_cfg: Optional[dict] = None, scale: float = 1.0, with_cp: bool = False,
-                 loss_weight: float = 1.0, init_cfg=None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        pool = round(1 / scale)
-        if scale > 1 or abs(pool * scale - 1) > 1e-6 or pool & (pool - 1):
-            raise ConfigError(f'aux_net.scale={scale}: use 1, 0.5, 0.25, ... (the features are average-pooled by 1/scale)')
-        self.scale, self._pool = scale, pool
+                 module_index: Optional[int] = None, num_modules: Optional[int] = None,
+                 later_blocks: Optional[Sequence[str]] = None, depth: int = 1, train_cfg: Optional[dict] = None,
+                 scale: float = 1.0, with_cp: bool = False, loss_weight: float = 1.0, init_cfg=None) -> None:
+        super().__init__(architecture, live_stage, architecture_cfg, module_index, num_modules, later_blocks,
+                         scale=scale, loss_weight=loss_weight, init_cfg=init_cfg)
         if depth < 1:
             raise ConfigError(f'aux_net.depth={depth}: SLMAuxNet copies at least the first block of every later stage '
                               '(it carries the stride and channel change the neck expects); use depth >= 1.')
         backbone = architecture.backbone
-        self.live_stage = live_stage
-        self.loss_weight = loss_weight
-        self.norm_eval = backbone.norm_eval
         self.later_stages = list(range(live_stage + 1, len(backbone.res_layers)))
         self._block_sources = []
         stages = []
@@ -100,23 +168,19 @@ class SLMAuxNet(BaseModule):
                 self._block_sources.append((f'blocks.{len(stages)}.{j}', f'backbone.{backbone.res_layers[s]}.{j}'))
             stages.append(nn.Sequential(*blocks))
         self.blocks = nn.ModuleList(stages)
-        neck = copy.deepcopy(architecture.neck) if getattr(architecture, 'neck', None) is not None else None
-        self.neck = FeatureBankNeck(neck, backbone.out_indices, stage_channels(backbone), backbone.strides)
-        self.detector = head_only_copy(architecture, architecture_cfg, train_cfg)
+        self.build_neck_and_heads(architecture, architecture_cfg, train_cfg)
 
-    def forward(self, stage_feats: Dict[int, torch.Tensor], data_samples) -> Dict:
-        feats = dict(stage_feats)
-        if self._pool > 1:
-            feats = {s: F.avg_pool2d(f, self._pool, ceil_mode=True) for s, f in feats.items()}
-            data_samples = [rescale_sample(sample, self.scale) for sample in data_samples]
+    def forward_stages(self, feats: Dict[int, torch.Tensor]) -> Dict[int, torch.Tensor]:
         x = feats[self.live_stage]
         for s, blocks in zip(self.later_stages, self.blocks):
             x = blocks(x)
             feats[s] = x
-        losses = loss_from_features(self.detector, self.neck(feats), data_samples)
-        if self.loss_weight != 1.0:
-            losses = {k: _scale(v, self.loss_weight) if 'loss' in k else v for k, v in losses.items()}
-        return losses
+        return feats
+
+    def init_weights(self) -> None:
+        # every parameter is a copy set by init_from_architecture: drawing random weights first would only
+        # shift the global RNG stream
+        pass
 
     def init_from_architecture(self, architecture: nn.Module) -> None:
         for copy_path, source in self._block_sources:
@@ -127,13 +191,16 @@ class SLMAuxNet(BaseModule):
             if child is not None and name not in ('backbone', 'neck', 'data_preprocessor'):
                 child.load_state_dict(architecture.get_submodule(name).state_dict())
 
-    def train(self, mode: bool = True):
-        super().train(mode)
-        if mode and self.norm_eval:  # as the stock backbone: BN statistics frozen
-            for m in self.blocks.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+
+def forget_weights(module: nn.Module) -> nn.Module:
+    """Make a copied module fresh: every layer back to its default init, and ``init_weights()`` re-applies each
+    submodule's own ``init_cfg`` even where the original had already been initialised."""
+    for m in module.modules():
+        if callable(getattr(m, 'reset_parameters', None)):
+            m.reset_parameters()
+        if isinstance(m, BaseModule):
+            m._is_init = False
+    return module
 
 
 def rescale_sample(sample, scale: float):

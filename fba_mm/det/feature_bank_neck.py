@@ -17,7 +17,7 @@ class FeatureBankNeck(BaseModule):
     them into the tuple the stock neck expects (the backbone's ``out_indices``) and runs the neck copy, so an
     FPN gets C2..C5 at every depth. A stage it has nothing for (the bank switched off) is fed zeros.
 
-    Built by :class:`SLMAuxNet`; as a config::
+    Built by the auxiliary nets (:class:`SLMAuxNet`, ...); as a config::
 
         neck = dict(type='FeatureBankNeck', neck=dict(type='FPN', in_channels=[256, 512, 1024, 2048],
                     out_channels=256, num_outs=5), out_indices=(0, 1, 2, 3),

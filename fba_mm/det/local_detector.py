@@ -7,6 +7,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 from mmdet.registry import MODELS
+from mmengine.model import ModuleList
 from mmengine.registry import DefaultScope
 
 from fba_mm.core import LocalLearner
@@ -44,7 +45,11 @@ class LocalLearningDetector(LocalLearner):
     Args:
         architecture (dict | nn.Module): the stock detector.
         split_points (list[str] | int): first blocks of modules 2..K (``'layer3'``, ``'layer2.2'``), or K.
-        aux_net (dict): the auxiliary-net strategy; built once per module 1..K-1 with the architecture.
+        aux_net (dict): the auxiliary-net strategy (``SLMAuxNet``, ``DGLAuxNet``, ``AugLocAuxNet`` or any
+            registered component), built once per module k < K-1 with ``architecture``, ``architecture_cfg``,
+            ``live_stage`` (stage of module k's last block), ``module_index`` (k), ``num_modules`` (K) and
+            ``later_blocks`` (the trunk blocks after module k). It maps ``({stage: feature}, data_samples)`` to
+            losses; ``init_from_architecture(architecture)``, if it has one, runs after pretrained weights load.
         use_bank (bool): auxiliary nets read earlier stages from the bank (False: zeros, the ablation).
     """
 
@@ -73,10 +78,14 @@ class LocalLearningDetector(LocalLearner):
                 self._stage_of[f'{layer_name}.{j}'] = s
             self._stage_end.add(f'{layer_name}.{len(layer) - 1}')
         self.build_split()
+        blocks = list(self.trunk_blocks())
         with _mmdet_scope():
-            self.aux_nets = nn.ModuleList([
+            # mmengine's ModuleList, so that init_weights() reaches auxiliary nets with fresh layers
+            self.aux_nets = ModuleList([
                 MODELS.build(copy.deepcopy(aux_net), default_args=dict(
-                    architecture=architecture, architecture_cfg=architecture_cfg, live_stage=self._live_stage(k)))
+                    architecture=architecture, architecture_cfg=architecture_cfg, live_stage=self._live_stage(k),
+                    module_index=k, num_modules=self.num_modules,
+                    later_blocks=blocks[blocks.index(self.module_blocks(k)[-1]) + 1:]))
                 for k in range(self.num_modules - 1)
             ])
 

@@ -1,4 +1,6 @@
-"""Random detection batches for tests and benchmarks (no data set needed)."""
+"""Random detection batches and the checkpointed variants, for tests and benchmarks (no data set needed)."""
+import copy
+
 import torch
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
@@ -40,7 +42,17 @@ def benchmark_batch(architecture_cfg: dict, batch_size: int, height: int, width:
     return random_det_batch(batch_size, height, width, num_classes=num_classes, with_mask=with_mask)
 
 
-def with_checkpointing(architecture_cfg: dict) -> dict:
-    """The detector with activation checkpointing in every backbone block (``with_cp=True``)."""
-    architecture_cfg.backbone.with_cp = True
-    return architecture_cfg
+def end_to_end_checkpointed(architecture_cfg: dict):
+    """The stock detector with activation checkpointing in every backbone block (``with_cp=True``); returns
+    ``(model config, is_local_learner)``."""
+    cfg = copy.deepcopy(architecture_cfg)
+    cfg.backbone.with_cp = True
+    return cfg, False
+
+
+def fba_checkpointed(fba_cfg: dict) -> dict:
+    """The FBA detector with activation checkpointing in its backbone blocks and auxiliary nets' copied blocks."""
+    cfg = copy.deepcopy(fba_cfg)
+    cfg.architecture.backbone.with_cp = True
+    cfg.aux_net = dict(cfg.get('aux_net', {}), with_cp=True)
+    return cfg

@@ -43,17 +43,25 @@ def loss_from_features(detector: nn.Module, feats: Sequence[torch.Tensor], data_
 
 def pyramid(stage_feats: Dict[int, torch.Tensor], out_indices: Sequence[int], channels: Sequence[int],
             strides: Sequence[int]) -> Tuple[torch.Tensor, ...]:
-    """The backbone's output tuple from the stages at hand; a missing stage (no feature bank) is zeros of the
-    shape it would have, so the neck and heads run unchanged but receive nothing from it."""
+    """The backbone's output tuple from the stages at hand; a missing stage (no feature bank, or a later stage an
+    auxiliary net does not compute) is zeros of the shape it would have, so the neck and heads run unchanged but
+    receive nothing from it."""
     out = []
     for i in out_indices:
         if i in stage_feats:
             out.append(stage_feats[i])
             continue
-        j = min(s for s in stage_feats if s > i)  # nearest later stage at hand
-        ref = stage_feats[j]
-        scale = 1
-        for s in range(i + 1, j + 1):
-            scale *= strides[s]
-        out.append(ref.new_zeros(ref.shape[0], channels[i], ref.shape[2] * scale, ref.shape[3] * scale))
+        later = [s for s in stage_feats if s > i]
+        if later:  # upsample from the nearest later stage at hand
+            ref = stage_feats[min(later)]
+            h, w = ref.shape[2:]
+            for s in range(i + 1, min(later) + 1):
+                h, w = h * strides[s], w * strides[s]
+        else:  # downsample from the nearest earlier one, as a stride-s conv with padding does (ceil)
+            j = max(s for s in stage_feats if s < i)
+            ref = stage_feats[j]
+            h, w = ref.shape[2:]
+            for s in range(j + 1, i + 1):
+                h, w = -(-h // strides[s]), -(-w // strides[s])
+        out.append(ref.new_zeros(ref.shape[0], channels[i], h, w))
     return tuple(out)
