@@ -1,0 +1,162 @@
+"""Auxiliary nets that train an SR generator's local modules."""
+import copy
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmagic.registry import MODELS
+from mmengine.model import BaseModule
+from torch.utils.checkpoint import checkpoint
+
+from fba_mm.core import ConfigError
+from fba_mm.core.aux_rules import augloc_depth, sample_uniformly
+from .layouts import layout_of, tail_copy
+
+
+def run_blocks(blocks: Sequence[nn.Module], x: torch.Tensor, with_cp: bool = False) -> torch.Tensor:
+    """Run residual blocks in order, each under activation checkpointing when ``with_cp``."""
+    for block in blocks:
+        x = checkpoint(block, x, use_reentrant=False) if with_cp and torch.is_grad_enabled() else block(x)
+    return x
+
+
+@MODELS.register_module(name='SLMAuxNet')
+class SRSLMAuxNet(BaseModule):
+    """The Simple Local Module (SLM) of FBA for SR generators (registered in mmagic as ``SLMAuxNet``).
+
+    For a local module that ends at body block ``i``:
+
+    1. aligned copies of the next ``depth`` body blocks (``body.i+1`` ... ``body.i+depth``; fewer near the end);
+    2. a copy of the generator's tail (EDSR/RCAN: ``conv_after_body``, upsampler, ``conv_last``; MSRResNet: the
+       upsamplers, ``conv_hr``, ``conv_last``) with its global skip fed from the feature bank (the shallow
+       feature, or the LR input);
+    3. the editor's own pixel loss against the HR image.
+
+    The copies start from the main weights (``init_from_architecture``, after pretrained weights load) and are
+    then trained by this local loss only. Example::
+
+        model = dict(type='LocalLearningEditor', architecture=_base_.model, split_points=['body.8'],
+                     aux_net=dict(type='SLMAuxNet', depth=1))
+
+    Args:
+        architecture (nn.Module): the stock editor (set by the learner).
+        later_blocks (list[str]): names of the body blocks after the module (set by the learner).
+        depth (int): body blocks copied (0: the tail copy alone).
+        with_cp (bool): activation checkpointing in the copied blocks.
+        loss_weight (float): scales the local loss.
+    """
+
+    def __init__(self, architecture: nn.Module, later_blocks: Sequence[str], module_index: int = 0,
+                 num_modules: int = 2, depth: int = 1, with_cp: bool = False, loss_weight: float = 1.0,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if depth < 0:
+            raise ConfigError(f'aux_net.depth={depth}: the number of copied body blocks must be >= 0')
+        generator = architecture.generator
+        self.layout = layout_of(generator)
+        self._block_sources = [f'generator.{name}' for name in later_blocks[:depth]]
+        self.blocks = nn.ModuleList([copy.deepcopy(architecture.get_submodule(p)) for p in self._block_sources])
+        self.tail = tail_copy(generator, self.layout)
+        self.pixel_loss = copy.deepcopy(architecture.pixel_loss)
+        self.with_cp = with_cp
+        self.loss_weight = loss_weight
+
+    def forward(self, feat: torch.Tensor, skip: Optional[torch.Tensor], data_samples) -> dict:
+        feat = run_blocks(self.blocks, feat, self.with_cp)
+        if skip is None:
+            skip = self.layout.zero_skip(self.tail, feat)
+        out = self.layout.forward_tail(self.tail, feat, skip)
+        return dict(loss=self.loss_weight * self.pixel_loss(out, data_samples.gt_img))
+
+    def init_from_architecture(self, architecture: nn.Module) -> None:
+        for copy_block, source in zip(self.blocks, self._block_sources):
+            copy_block.load_state_dict(architecture.get_submodule(source).state_dict())
+        for name in self.layout.tail:
+            getattr(self.tail, name).load_state_dict(getattr(architecture.generator, name).state_dict())
+
+
+def fresh_copy(module: nn.Module) -> nn.Module:
+    """A copy with the architecture of ``module`` and new weights (its own initialisation, not the main net's)."""
+    module = copy.deepcopy(module)
+    for m in module.modules():
+        if hasattr(m, 'reset_parameters'):
+            m.reset_parameters()
+    for m in module.modules():
+        if m is not module and hasattr(m, 'init_weights'):  # e.g. ResidualBlockNoBN's scaled Kaiming init
+            m.init_weights()
+    return module
+
+
+class _TailLoss(BaseModule):
+    """Shared end of the baseline auxiliary nets: a fresh copy of the generator's tail and the pixel loss."""
+
+    def __init__(self, architecture: nn.Module, loss_weight: float, init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.layout = layout_of(architecture.generator)
+        self.tail = fresh_copy(tail_copy(architecture.generator, self.layout))
+        self.pixel_loss = copy.deepcopy(architecture.pixel_loss)
+        self.loss_weight = loss_weight
+
+    def tail_loss(self, feat, skip, data_samples) -> dict:
+        if skip is None:
+            skip = self.layout.zero_skip(self.tail, feat)
+        out = self.layout.forward_tail(self.tail, feat, skip)
+        return dict(loss=self.loss_weight * self.pixel_loss(out, data_samples.gt_img))
+
+
+@MODELS.register_module(name='DGLAuxNet')
+class SRDGLAuxNet(_TailLoss):
+    """DGL's auxiliary net (Belilovsky et al., 2020) for SR generators (registered in mmagic as ``DGLAuxNet``).
+
+    ``num_convs`` fresh 3x3 conv + ReLU layers on the live feature alone, then a fresh copy of the generator's
+    tail and the pixel loss. "Alone": no copied blocks, no feature bank; the global skip is zeros even where
+    one is at hand. ``with_cp``: activation checkpointing of the convs. Example::
+
+        model = dict(type='LocalLearningEditor', architecture=_base_.model, split_points=4, use_bank=False,
+                     aux_net=dict(type='DGLAuxNet', num_convs=2))
+    """
+
+    def __init__(self, architecture: nn.Module, later_blocks: Sequence[str] = (), module_index: int = 0,
+                 num_modules: int = 2, num_convs: int = 2, with_cp: bool = False, loss_weight: float = 1.0,
+                 init_cfg=None) -> None:
+        super().__init__(architecture, loss_weight, init_cfg=init_cfg)
+        self.with_cp = with_cp
+        if num_convs < 0:
+            raise ConfigError(f'aux_net.num_convs={num_convs}: must be >= 0')
+        channels = architecture.generator.mid_channels
+        layers = []
+        for _ in range(num_convs):
+            layers += [nn.Conv2d(channels, channels, 3, 1, 1), nn.ReLU(inplace=True)]
+        self.convs = nn.Sequential(*layers)
+
+    def forward(self, feat: torch.Tensor, skip: Optional[torch.Tensor], data_samples) -> dict:
+        return self.tail_loss(run_blocks([self.convs], feat, self.with_cp), None, data_samples)
+
+
+@MODELS.register_module(name='AugLocAuxNet')
+class SRAugLocAuxNet(_TailLoss):
+    """AugLocal's auxiliary net (Ma et al., ICLR 2024) for SR generators (registered in mmagic as
+    ``AugLocAuxNet``).
+
+    Fresh blocks (new weights, not copies) with the architecture of body blocks sampled uniformly from the
+    blocks after the module; their number shrinks linearly with the module index (``augloc_depth``: from
+    ``max_depth`` for module 1 to ``min_depth`` for module K-1); then a fresh copy of the tail and the pixel
+    loss. The global skip comes from the learner (zeros with ``use_bank=False``, as AugLocal has no bank).
+    ``with_cp``: activation checkpointing of the blocks::
+
+        model = dict(type='LocalLearningEditor', architecture=_base_.model, split_points=4, use_bank=False,
+                     aux_net=dict(type='AugLocAuxNet', max_depth=3))
+    """
+
+    def __init__(self, architecture: nn.Module, later_blocks: Sequence[str], module_index: int = 0,
+                 num_modules: int = 2, max_depth: int = 3, min_depth: int = 1, with_cp: bool = False,
+                 loss_weight: float = 1.0, init_cfg=None) -> None:
+        super().__init__(architecture, loss_weight, init_cfg=init_cfg)
+        self.with_cp = with_cp
+        depth = augloc_depth(module_index, num_modules, max_depth, min_depth)
+        self.sampled_blocks = sample_uniformly(list(later_blocks), depth)
+        self.blocks = nn.ModuleList([fresh_copy(architecture.generator.get_submodule(name))
+                                     for name in self.sampled_blocks])
+
+    def forward(self, feat: torch.Tensor, skip: Optional[torch.Tensor], data_samples) -> dict:
+        return self.tail_loss(run_blocks(self.blocks, feat, self.with_cp), skip, data_samples)
