@@ -35,6 +35,19 @@ def parse_args():
     return args
 
 
+def with_dump(evaluator, out):
+    """``evaluator`` plus a DumpResults metric. mmagic's MultiTestLoop takes a list of Evaluators (one per test
+    set): each gets its own dump (fba_mm.sr's DumpEditResults), ``out`` numbered from the second set on; mmdet's
+    takes a list of metrics."""
+    dump = dict(type='mmengine.DumpResults', out_file_path=out)
+    if isinstance(evaluator, (list, tuple)) and evaluator and all('metrics' in e for e in evaluator):
+        dump['type'] = 'DumpEditResults'
+        root, ext = osp.splitext(out)
+        return [dict(e, metrics=list(e['metrics']) + [dict(dump, out_file_path=out if i == 0 else f'{root}_{i}{ext}')])
+                for i, e in enumerate(evaluator)]
+    return (list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]) + [dump]
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -49,9 +62,7 @@ def main():
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError('--out must be a .pkl file')
-        evaluator = cfg.test_evaluator
-        cfg.test_evaluator = (list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]) + [
-            dict(type='mmengine.DumpResults', out_file_path=args.out)]
+        cfg.test_evaluator = with_dump(cfg.test_evaluator, args.out)
 
     init_cpu_distributed(args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

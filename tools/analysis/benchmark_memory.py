@@ -46,14 +46,12 @@ def drop_init_cfg(cfg):
 
 
 def variants(model_cfg, task):
+    """The four rows: name -> (model config, is_local_learner)."""
     arch = drop_init_cfg(copy.deepcopy(model_cfg.architecture))
     fba = copy.deepcopy(model_cfg)
     fba.architecture = arch
-    fba_cp = copy.deepcopy(fba)
-    fba_cp.architecture = task.with_checkpointing(copy.deepcopy(arch))
-    fba_cp.aux_net = dict(fba_cp.get('aux_net', {}), with_cp=True)
-    return dict(e2e=(arch, False), e2e_cp=(task.with_checkpointing(copy.deepcopy(arch)), False), fba=(fba, True),
-                fba_cp=(fba_cp, True))
+    return dict(e2e=(arch, False), e2e_cp=task.end_to_end_checkpointed(arch), fba=(fba, True),
+                fba_cp=(task.fba_checkpointed(fba), True))
 
 
 def main():
