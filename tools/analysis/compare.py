@@ -1,0 +1,310 @@
+"""The fair comparison, one command per task: end-to-end, end-to-end with activation checkpointing, and every
+auxiliary-net strategy at K=2 and K=4, trained on the demo set with the same schedule and the same seeds.
+
+    python tools/analysis/compare.py sr  [--seeds 0 1 2] [--runs e2e slm-k4 ...] [--cfg-options k=v ...]
+    python tools/analysis/compare.py det [--seeds 0 1 2]
+
+Every run is the task's demo config (configs/{det,sr}/demo/) with the strategy switched in, dumped to
+``<work-root>/<task>/<run>/seed<s>/config.py`` and trained by tools/train.py. Finished runs are skipped, so an
+interrupted comparison resumes where it stopped (an unfinished run starts again from its last checkpoint).
+Then, once per run kind and on one real batch of the demo train set: activation memory (exact saved-tensor
+bytes), seconds per iteration (median of 3), auxiliary-net parameters and FLOPs of one training iteration
+(forward + backward, torch's FlopCounterMode). Accuracy is the final val metric: mean and standard deviation
+over the seeds. The tables and plots go into the task's section of docs/benchmarks.md.
+
+Runs (``--runs``): e2e, e2e_cp, and <strategy>-k<K> for strategy in slm, slm_nobank, dgl, augloc:
+    slm         FBA: SLM auxiliary nets with the feature bank (fba_mm's default)
+    slm_nobank  the same without the feature bank (the ablation)
+    dgl         a few fresh convs + the task head on the live feature alone (DGL)
+    augloc      fresh layers shaped like uniformly sampled later layers, depth shrinking with depth (AugLocal)
+"""
+import argparse
+import copy
+import glob
+import json
+import os
+import os.path as osp
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+import fba_mm  # noqa: E402,F401
+from mmengine.config import Config, DictAction  # noqa: E402
+
+STRATEGIES = {
+    'slm': dict(use_bank=True),
+    'slm_nobank': dict(use_bank=False),
+    'dgl': dict(use_bank=False, aux_net=dict(type='DGLAuxNet')),
+    'augloc': dict(use_bank=False, aux_net=dict(type='AugLocAuxNet')),
+}
+RUNS = ['e2e', 'e2e_cp'] + [f'{s}-k{k}' for s in STRATEGIES for k in (2, 4)]
+LABELS = dict(e2e='end-to-end', e2e_cp='end-to-end + checkpointing', slm='FBA (SLM + bank)',
+              slm_nobank='SLM, no bank', dgl='DGL', augloc='AugLocal')
+
+TASKS = dict(
+    det=dict(
+        demo='configs/det/demo/faster-rcnn_r18_fpn_demo.py',
+        fba={2: 'configs/det/demo/faster-rcnn_r18_fpn_fba-k2_demo.py',
+             4: 'configs/det/demo/faster-rcnn_r18_fpn_fba-k4_demo.py'},
+        testing='fba_mm.det.testing', metrics=[('coco/bbox_mAP', 'bbox mAP', 3), ('coco/bbox_mAP_50', 'mAP@0.5', 3)],
+        title='Faster R-CNN R18-FPN on the demo shapes set'),
+    sr=dict(
+        demo='configs/sr/demo/edsr_x2c32b8_demo.py',
+        fba={2: 'configs/sr/demo/edsr_x2c32b8_fba-k2_demo.py', 4: 'configs/sr/demo/edsr_x2c32b8_fba-k4_demo.py'},
+        testing='fba_mm.sr.testing', metrics=[('PSNR', 'PSNR (dB)', 2), ('SSIM', 'SSIM', 4)],
+        title='EDSR x2 (c32b8) on the demo photo set'),
+)
+
+
+# ---------------------------------------------------------------------------------------------- configs
+def run_config(task: str, run: str, options=None) -> Config:
+    """The demo config of ``run``: the end-to-end config, or the FBA config with the strategy switched in."""
+    spec = TASKS[task]
+    testing = __import__(spec['testing'], fromlist=['x'])
+    if run in ('e2e', 'e2e_cp'):
+        cfg = Config.fromfile(osp.join(ROOT, spec['demo']))
+        if run == 'e2e_cp':
+            model, local = testing.end_to_end_checkpointed(cfg.model)
+            cfg.model = model
+            if local:  # (SR: the K=1 local learner, which needs the per-module optimizer constructor)
+                cfg.optim_wrapper.constructor = 'LocalOptimWrapperConstructor'
+    else:
+        strategy, k = re.fullmatch(r'(\w+)-k(\d+)', run).groups()
+        cfg = Config.fromfile(osp.join(ROOT, spec['fba'][int(k)]))
+        switch = copy.deepcopy(STRATEGIES[strategy])
+        if 'aux_net' in switch:
+            cfg.model.aux_net = switch.pop('aux_net')  # replaced whole: the SLM knobs mean nothing to others
+        cfg.model.update(switch)
+    if options:
+        cfg.merge_from_dict(options)
+    return cfg
+
+
+def final_metrics(work_dir: str):
+    """The last validation's metrics of a finished run, or None."""
+    path = osp.join(work_dir, 'metrics.json')
+    return json.load(open(path)) if osp.exists(path) else None
+
+
+def train(cfg: Config, work_dir: str, seed: int, metric_keys) -> dict:
+    """Train one run with tools/train.py (resuming from its last checkpoint, if any); return its final metrics."""
+    from fba_mm.core.plots import read_scalars
+    os.makedirs(work_dir, exist_ok=True)
+    cfg = copy.deepcopy(cfg)
+    cfg.randomness = dict(seed=seed)
+    config = osp.join(work_dir, 'config.py')
+    cfg.dump(config)
+    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
+    if any(f.endswith('.pth') and not f.endswith('_stock.pth') for f in os.listdir(work_dir)):
+        cmd.append('--resume')
+    log_file = osp.join(work_dir, 'train.log')
+    with open(log_file, 'a') as log:
+        subprocess.run(cmd, cwd=ROOT, check=True, stdout=log, stderr=subprocess.STDOUT,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    rows = []
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        rows += [json.loads(line) for line in open(path)]
+    evals = [r for r in rows if metric_keys[0] in r]
+    if not evals:
+        raise RuntimeError(f'{work_dir}: training finished without a validation; see {log_file}')
+    metrics = dict(evals[-1], iters=read_scalars(work_dir)[-1]['iter'])
+    json.dump(metrics, open(osp.join(work_dir, 'metrics.json'), 'w'), indent=1)
+    return metrics
+
+
+# ---------------------------------------------------------------------------------------------- measuring
+def measure(cfg: Config, task: str) -> dict:
+    """Memory, speed, auxiliary size and FLOPs of one training step on one real demo batch."""
+    import torch
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import MODELS, DefaultScope
+    from mmengine.runner import Runner
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from fba_mm.core.benchmark import measure_training
+    cfg = copy.deepcopy(cfg)
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        batch = next(iter(Runner.build_dataloader(cfg.train_dataloader, seed=0)))
+        torch.manual_seed(0)
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    out = measure_training(model, optim_wrapper, batch)
+    aux = getattr(model, 'aux_nets', [])
+    out['aux_params_m'] = sum(p.numel() for p in aux.parameters()) / 1e6 if len(aux) else 0.0
+    out['model_params_m'] = sum(p.numel() for p in getattr(model, 'architecture', model).parameters()) / 1e6
+    with FlopCounterMode(display=False) as flops:
+        model.train_step(copy.deepcopy(batch), optim_wrapper)
+    out['train_gflops'] = flops.get_total_flops() / 1e9
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- report
+def summarise(results: dict, measures: dict, task: str) -> list:
+    rows = []
+    for run, per_seed in results.items():
+        row = dict(run=run, seeds=sorted(per_seed), **measures.get(run, {}))
+        for key, _, _ in TASKS[task]['metrics']:
+            values = [m[key] for m in per_seed.values() if key in m]
+            row[key] = (statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values))
+        rows.append(row)
+    return rows
+
+
+def label(run: str) -> str:
+    if run in LABELS:
+        return LABELS[run]
+    strategy, k = run.rsplit('-k', 1)
+    return f'{LABELS[strategy]}, K={k}'
+
+
+def markdown(rows: list, task: str, command: str, extra_rows=(), images=()) -> str:
+    spec = TASKS[task]
+    e2e = next((r for r in rows if r['run'] == 'e2e'), None)
+    heads = [name for _, name, _ in spec['metrics']]
+    lines = [f'### {spec["title"]}', '', f'Regenerate: `{command}`', '',
+             '| run | ' + ' | '.join(heads) + ' | seeds | activation MiB | vs e2e | s/iter | vs e2e | aux params (M) '
+             '| GFLOPs/iter (train) |',
+             '|---|' + '---:|' * (len(heads) + 7)]
+    for name, values in extra_rows:
+        lines.append(f'| {name} | ' + ' | '.join(values) + ' | - ' * 7 + '|')
+    for r in rows:
+        cells = []
+        for key, _, digits in spec['metrics']:
+            mean, std, n = r[key]
+            cells.append(f'{mean:.{digits}f} ± {std:.{digits}f}' if n > 1 else f'{mean:.{digits}f}')
+        mem, sec = r.get('activation_mib'), r.get('sec_per_iter')
+        rel = lambda v, key: f'{v / e2e[key]:.2f}' if v is not None and e2e and e2e.get(key) else '-'  # noqa: E731
+        fmt = lambda v, f: format(v, f) if v is not None else '-'  # noqa: E731
+        lines.append(f'| {label(r["run"])} | ' + ' | '.join(cells) + f' | {len(r["seeds"])} | {fmt(mem, ".1f")} | '
+                     f'{rel(mem, "activation_mib")} | {fmt(sec, ".3f")} | {rel(sec, "sec_per_iter")} | '
+                     f'{fmt(r.get("aux_params_m"), ".3f")} | {fmt(r.get("train_gflops"), ".1f")} |')
+    lines += [''] + [f'![{alt}]({path})' for alt, path in images]
+    return '\n'.join(lines) + '\n'
+
+
+def update_doc(doc: str, task: str, text: str) -> None:
+    """Replace the task's generated section of the doc (between its markers); the prose around it stays."""
+    start, end = f'<!-- compare:{task}:start -->', f'<!-- compare:{task}:end -->'
+    body = open(doc).read() if osp.exists(doc) else '# Benchmarks\n'
+    block = f'{start}\n{text}{end}'
+    if start in body:
+        body = re.sub(re.escape(start) + '.*?' + re.escape(end), lambda _: block, body, flags=re.S)
+    else:
+        body = body.rstrip('\n') + '\n\n' + block + '\n'
+    with open(doc, 'w') as f:
+        f.write(body)
+
+
+def plot_memory_vs_accuracy(rows: list, task: str, out_file: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    key, name, _ = TASKS[task]['metrics'][0]
+    fig, ax = plt.subplots(figsize=(6.4, 4), dpi=120)
+    for r in rows:
+        if r.get('activation_mib') is None:
+            continue
+        mean, std, _ = r[key]
+        ax.errorbar(r['activation_mib'], mean, yerr=std, fmt='o', capsize=3)
+        ax.annotate(label(r['run']), (r['activation_mib'], mean), fontsize=7, xytext=(4, 3),
+                    textcoords='offset points')
+    ax.set_xlabel('activation memory of one training step (MiB)')
+    ax.set_ylabel(f'val {name} (mean ± std over seeds)')
+    ax.set_title(TASKS[task]['title'], fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_file)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('task', choices=sorted(TASKS))
+    parser.add_argument('--runs', nargs='+', default=RUNS, choices=RUNS)
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    parser.add_argument('--work-root', default='work_dirs/compare')
+    parser.add_argument('--doc', default='docs/benchmarks.md')
+    parser.add_argument('--images', default='docs/images')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='applied to every run alike, e.g. train_cfg.max_iters=500')
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    command = 'python tools/analysis/compare.py ' + ' '.join(sys.argv[1:])
+    spec = TASKS[args.task]
+    root = osp.join(args.work_root, args.task)
+    os.makedirs(root, exist_ok=True)
+    prepare_data(args.task)
+
+    jobs = [(run, seed) for seed in args.seeds for run in args.runs]
+    results = {run: {} for run in args.runs}
+    started = time.time()
+    done_now = 0
+    for i, (run, seed) in enumerate(jobs):
+        work_dir = osp.join(root, run, f'seed{seed}')
+        metrics = final_metrics(work_dir)
+        if metrics is None:
+            eta = ''
+            if done_now:
+                left = sum(final_metrics(osp.join(root, r, f'seed{s}')) is None for r, s in jobs[i:])
+                eta = f', about {(time.time() - started) / done_now * left / 60:.0f} min left'
+            print(f'[{i + 1}/{len(jobs)}] {run} seed {seed}: training (log {work_dir}/train.log{eta})', flush=True)
+            metrics = train(run_config(args.task, run, args.cfg_options), work_dir, seed,
+                            [key for key, _, _ in spec['metrics']])
+            done_now += 1
+        key, name, digits = spec['metrics'][0]
+        print(f'[{i + 1}/{len(jobs)}] {run} seed {seed}: {name} {metrics[key]:.{digits}f}', flush=True)
+        results[run][seed] = metrics
+
+    measures_file = osp.join(root, 'measures.json')
+    measures = json.load(open(measures_file)) if osp.exists(measures_file) else {}
+    for run in args.runs:
+        if run not in measures:
+            print(f'measuring {run} (memory, speed, FLOPs) ...', flush=True)
+            measures[run] = measure(run_config(args.task, run, args.cfg_options), args.task)
+            json.dump(measures, open(measures_file, 'w'), indent=1)
+
+    rows = summarise(results, measures, args.task)
+    os.makedirs(args.images, exist_ok=True)
+    images = [(f'{args.task}: memory vs accuracy', osp.join(args.images, f'compare_{args.task}_memory_accuracy.png'))]
+    plot_memory_vs_accuracy(rows, args.task, images[0][1])
+    from fba_mm.core.plots import plot_module_losses
+    for run in args.runs:
+        if run.endswith('-k4'):
+            path = osp.join(args.images, f'compare_{args.task}_module_losses_{run}.png')
+            if plot_module_losses(osp.join(root, run, f'seed{args.seeds[0]}'), path,
+                                  title=f'{label(run)}: local loss of every module (seed {args.seeds[0]})'):
+                images.append((f'{label(run)} per-module losses', path))
+    extra_rows = []
+    if args.task == 'sr':
+        from sr_samples import bicubic_row, save_samples
+        extra_rows.append(bicubic_row(run_config('sr', 'e2e')))
+        picture = save_samples(root, args.seeds[0], [r for r in ('e2e', 'slm-k2', 'slm-k4') if r in args.runs],
+                               osp.join(args.images, 'compare_sr_samples.png'))
+        if picture:
+            images.append(('val crops: LR, bicubic, end-to-end, FBA, HR', picture))
+    text = markdown(rows, args.task, command, extra_rows, [(a, osp.relpath(p, osp.dirname(args.doc)))
+                                                           for a, p in images])
+    update_doc(args.doc, args.task, text)
+    print('\n' + text)
+    print(f'written to {args.doc}')
+
+
+def prepare_data(task: str) -> None:
+    if task == 'det':
+        from fba_mm.det.demo_data import make_demo_det
+        make_demo_det('data/demo_det')
+    else:
+        from fba_mm.sr.demo_data import make_demo_sr
+        make_demo_sr('data/demo_sr')
+
+
+if __name__ == '__main__':
+    main()
