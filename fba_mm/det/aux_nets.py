@@ -12,6 +12,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from fba_mm.core import ConfigError
+from fba_mm.core.aux_rules import copy_without
 from .feature_bank_neck import FeatureBankNeck
 from .utils import loss_from_features, stage_channels
 
@@ -29,13 +30,7 @@ def head_only_copy(architecture: nn.Module, architecture_cfg: Optional[dict], tr
         cfg.backbone.init_cfg = None
         shadow = MODELS.build(cfg)
     else:
-        held = {name: architecture._modules[name] for name in ('backbone', 'neck') if name in architecture._modules}
-        for name in held:
-            architecture._modules[name] = None
-        try:
-            shadow = copy.deepcopy(architecture)
-        finally:
-            architecture._modules.update(held)
+        shadow = copy_without(architecture, ('backbone', 'neck'))
     shadow._modules['backbone'] = None
     if 'neck' in shadow._modules:
         shadow._modules['neck'] = None

@@ -1,6 +1,5 @@
 """How fba_mm.sr reads a stock SR generator: its stem, its residual body (the cuttable blocks), its tail, and
 what the global skip needs."""
-import copy
 from typing import Optional, Tuple
 
 import torch
@@ -9,6 +8,7 @@ from mmagic.models.editors.edsr.edsr_net import EDSRNet
 from mmagic.models.editors.srgan.sr_resnet import MSRResNet
 
 from fba_mm.core import ConfigError
+from fba_mm.core.aux_rules import copy_without
 from .rcan import RCANNet
 
 
@@ -84,14 +84,9 @@ def layout_of(generator: nn.Module) -> SRLayout:
 
 def tail_copy(generator: nn.Module, layout: SRLayout) -> nn.Module:
     """A copy of the generator holding only its tail modules (the stem and body are left out, not copied)."""
-    held = {name: generator._modules[name] for name in (layout.body, ) + layout.stem}
-    for name in held:
-        generator._modules[name] = None
-    try:
-        shadow = copy.deepcopy(generator)
-    finally:
-        generator._modules.update(held)
-    for name in held:
+    left_out = (layout.body, ) + layout.stem
+    shadow = copy_without(generator, left_out)
+    for name in left_out:
         del shadow._modules[name]
     return shadow
 
