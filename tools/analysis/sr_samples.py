@@ -116,7 +116,7 @@ def save_samples(root: str, seed: int, runs, out_file: str, scale: int = 2, size
     for row, (name, lr, hr) in zip(axes, pairs):
         y, x = busiest_crop(hr, size, scale)
         crop = lambda img: img[y:y + size, x:x + size]  # noqa: E731
-        panels = [('LR (nearest)', cv2.resize(lr, hr.shape[1::-1], interpolation=cv2.INTER_NEAREST), False),
+        panels = [(f'{osp.splitext(name)[0]}: LR (nearest)', cv2.resize(lr, hr.shape[1::-1], interpolation=cv2.INTER_NEAREST), False),
                   ('bicubic', bicubic_upsample(lr, scale), True)]
         panels += [(TITLES.get(run, run), super_resolve(model, lr), True) for run, model in models.items()]
         panels.append(('HR', hr, False))
@@ -126,7 +126,6 @@ def save_samples(root: str, seed: int, runs, out_file: str, scale: int = 2, size
                 title += f'\n{psnr(crop(hr), crop(img), crop_border=0, convert_to="Y"):.2f} dB'
             ax.set_title(title, fontsize=8)
             ax.axis('off')
-        row[0].set_ylabel(osp.splitext(name)[0])
     fig.suptitle(f'val crops, x{scale} (seed {seed}; PSNR of the crop, Y)', fontsize=9)
     fig.tight_layout()
     fig.savefig(out_file)
