@@ -32,8 +32,9 @@ def plot_module_losses(work_dir: str, out_file: Optional[str] = None, title: str
         its = [r['iter'] for r in rows if key in r]
         label = f'{key[:-5]} (task head)' if i == len(keys) - 1 else f'{key[:-5]} (auxiliary net)'
         ax.plot(its, [r[key] for r in rows if key in r], label=label, lw=1.2)
+    ax.set_yscale('log')  # the modules' losses differ by a few percent late in training: visible only on a log axis
     ax.set_xlabel('iteration')
-    ax.set_ylabel('local loss')
+    ax.set_ylabel('local loss (log scale)')
     ax.set_title(title or osp.basename(osp.normpath(work_dir)))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
