@@ -233,11 +233,14 @@ def main():
     parser.add_argument('--work-root', default='work_dirs/compare')
     parser.add_argument('--doc', default='docs/benchmarks.md')
     parser.add_argument('--images', default='docs/images')
+    parser.add_argument('--report-only', action='store_true',
+                        help='train nothing: measure and report the runs that have finished')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='applied to every run alike, e.g. train_cfg.max_iters=500')
     args = parser.parse_args()
     os.chdir(ROOT)
-    command = 'python tools/analysis/compare.py ' + ' '.join(sys.argv[1:])
+    # the command that trains and reports (a --report-only pass reports what that command made)
+    command = 'python tools/analysis/compare.py ' + ' '.join(a for a in sys.argv[1:] if a != '--report-only')
     spec = TASKS[args.task]
     root = osp.join(args.work_root, args.task)
     os.makedirs(root, exist_ok=True)
@@ -250,6 +253,8 @@ def main():
     for i, (run, seed) in enumerate(jobs):
         work_dir = osp.join(root, run, f'seed{seed}')
         metrics = final_metrics(work_dir)
+        if metrics is None and args.report_only:
+            continue
         if metrics is None:
             eta = ''
             if done_now:
@@ -263,9 +268,10 @@ def main():
         print(f'[{i + 1}/{len(jobs)}] {run} seed {seed}: {name} {metrics[key]:.{digits}f}', flush=True)
         results[run][seed] = metrics
 
+    results = {run: per_seed for run, per_seed in results.items() if per_seed}
     measures_file = osp.join(root, 'measures.json')
     measures = json.load(open(measures_file)) if osp.exists(measures_file) else {}
-    for run in args.runs:
+    for run in results:
         if run not in measures:
             print(f'measuring {run} (memory, speed, FLOPs) ...', flush=True)
             measures[run] = measure(run_config(args.task, run, args.cfg_options), args.task)
@@ -276,7 +282,7 @@ def main():
     images = [(f'{args.task}: memory vs accuracy', osp.join(args.images, f'compare_{args.task}_memory_accuracy.png'))]
     plot_memory_vs_accuracy(rows, args.task, images[0][1])
     from fba_mm.core.plots import plot_module_losses
-    for run in args.runs:
+    for run in results:
         if run.endswith('-k4'):
             path = osp.join(args.images, f'compare_{args.task}_module_losses_{run}.png')
             if plot_module_losses(osp.join(root, run, f'seed{args.seeds[0]}'), path,
@@ -286,7 +292,7 @@ def main():
     if args.task == 'sr':
         from sr_samples import bicubic_row, save_samples
         extra_rows.append(bicubic_row(run_config('sr', 'e2e')))
-        picture = save_samples(root, args.seeds[0], [r for r in ('e2e', 'slm-k2', 'slm-k4') if r in args.runs],
+        picture = save_samples(root, args.seeds[0], [r for r in ('e2e', 'slm-k2', 'slm-k4') if r in results],
                                osp.join(args.images, 'compare_sr_samples.png'))
         if picture:
             images.append(('val crops: LR, bicubic, end-to-end, FBA, HR', picture))
