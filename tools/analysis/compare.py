@@ -25,6 +25,7 @@ import json
 import os
 import os.path as osp
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -240,7 +241,7 @@ def main():
     args = parser.parse_args()
     os.chdir(ROOT)
     # the command that trains and reports (a --report-only pass reports what that command made)
-    command = 'python tools/analysis/compare.py ' + ' '.join(a for a in sys.argv[1:] if a != '--report-only')
+    command = 'python tools/analysis/compare.py ' + shlex.join(a for a in sys.argv[1:] if a != '--report-only')
     spec = TASKS[args.task]
     root = osp.join(args.work_root, args.task)
     os.makedirs(root, exist_ok=True)
