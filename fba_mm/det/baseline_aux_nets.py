@@ -184,4 +184,4 @@ class AugLocAuxNet(DetAuxNet):
         return feats
 
 
-__all__ = ['AugLocAuxNet', 'DGLAuxNet', 'augloc_depth', 'evenly_spaced']
+__all__ = ['AugLocAuxNet', 'DGLAuxNet']
