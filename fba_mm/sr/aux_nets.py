@@ -20,8 +20,39 @@ def run_blocks(blocks: Sequence[nn.Module], x: torch.Tensor, with_cp: bool = Fal
     return x
 
 
+def fresh_copy(module: nn.Module) -> nn.Module:
+    """A copy with the architecture of ``module`` and new weights (its own initialisation, not the main net's)."""
+    module = copy.deepcopy(module)
+    for m in module.modules():
+        if hasattr(m, 'reset_parameters'):
+            m.reset_parameters()
+    for m in module.modules():
+        if m is not module and hasattr(m, 'init_weights'):  # e.g. ResidualBlockNoBN's scaled Kaiming init
+            m.init_weights()
+    return module
+
+
+class _TailLoss(BaseModule):
+    """Shared end of the SR auxiliary nets: a copy of the generator's tail (``fresh``: with new weights) and the
+    editor's pixel loss."""
+
+    def __init__(self, architecture: nn.Module, loss_weight: float, fresh: bool, init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.layout = layout_of(architecture.generator)
+        tail = tail_copy(architecture.generator, self.layout)
+        self.tail = fresh_copy(tail) if fresh else tail
+        self.pixel_loss = copy.deepcopy(architecture.pixel_loss)
+        self.loss_weight = loss_weight
+
+    def tail_loss(self, feat, skip, data_samples) -> dict:
+        if skip is None:
+            skip = self.layout.zero_skip(self.tail, feat)
+        out = self.layout.forward_tail(self.tail, feat, skip)
+        return dict(loss=self.loss_weight * self.pixel_loss(out, data_samples.gt_img))
+
+
 @MODELS.register_module(name='SLMAuxNet')
-class SRSLMAuxNet(BaseModule):
+class SRSLMAuxNet(_TailLoss):
     """The Simple Local Module (SLM) of FBA for SR generators (registered in mmagic as ``SLMAuxNet``).
 
     For a local module that ends at body block ``i``:
@@ -49,59 +80,21 @@ class SRSLMAuxNet(BaseModule):
     def __init__(self, architecture: nn.Module, later_blocks: Sequence[str], module_index: int = 0,
                  num_modules: int = 2, depth: int = 1, with_cp: bool = False, loss_weight: float = 1.0,
                  init_cfg=None) -> None:
-        super().__init__(init_cfg=init_cfg)
         if depth < 0:
             raise ConfigError(f'aux_net.depth={depth}: the number of copied body blocks must be >= 0')
-        generator = architecture.generator
-        self.layout = layout_of(generator)
+        super().__init__(architecture, loss_weight, fresh=False, init_cfg=init_cfg)
         self._block_sources = [f'generator.{name}' for name in later_blocks[:depth]]
         self.blocks = nn.ModuleList([copy.deepcopy(architecture.get_submodule(p)) for p in self._block_sources])
-        self.tail = tail_copy(generator, self.layout)
-        self.pixel_loss = copy.deepcopy(architecture.pixel_loss)
         self.with_cp = with_cp
-        self.loss_weight = loss_weight
 
     def forward(self, feat: torch.Tensor, skip: Optional[torch.Tensor], data_samples) -> dict:
-        feat = run_blocks(self.blocks, feat, self.with_cp)
-        if skip is None:
-            skip = self.layout.zero_skip(self.tail, feat)
-        out = self.layout.forward_tail(self.tail, feat, skip)
-        return dict(loss=self.loss_weight * self.pixel_loss(out, data_samples.gt_img))
+        return self.tail_loss(run_blocks(self.blocks, feat, self.with_cp), skip, data_samples)
 
     def init_from_architecture(self, architecture: nn.Module) -> None:
         for copy_block, source in zip(self.blocks, self._block_sources):
             copy_block.load_state_dict(architecture.get_submodule(source).state_dict())
         for name in self.layout.tail:
             getattr(self.tail, name).load_state_dict(getattr(architecture.generator, name).state_dict())
-
-
-def fresh_copy(module: nn.Module) -> nn.Module:
-    """A copy with the architecture of ``module`` and new weights (its own initialisation, not the main net's)."""
-    module = copy.deepcopy(module)
-    for m in module.modules():
-        if hasattr(m, 'reset_parameters'):
-            m.reset_parameters()
-    for m in module.modules():
-        if m is not module and hasattr(m, 'init_weights'):  # e.g. ResidualBlockNoBN's scaled Kaiming init
-            m.init_weights()
-    return module
-
-
-class _TailLoss(BaseModule):
-    """Shared end of the baseline auxiliary nets: a fresh copy of the generator's tail and the pixel loss."""
-
-    def __init__(self, architecture: nn.Module, loss_weight: float, init_cfg=None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.layout = layout_of(architecture.generator)
-        self.tail = fresh_copy(tail_copy(architecture.generator, self.layout))
-        self.pixel_loss = copy.deepcopy(architecture.pixel_loss)
-        self.loss_weight = loss_weight
-
-    def tail_loss(self, feat, skip, data_samples) -> dict:
-        if skip is None:
-            skip = self.layout.zero_skip(self.tail, feat)
-        out = self.layout.forward_tail(self.tail, feat, skip)
-        return dict(loss=self.loss_weight * self.pixel_loss(out, data_samples.gt_img))
 
 
 @MODELS.register_module(name='DGLAuxNet')
@@ -119,7 +112,7 @@ class SRDGLAuxNet(_TailLoss):
     def __init__(self, architecture: nn.Module, later_blocks: Sequence[str] = (), module_index: int = 0,
                  num_modules: int = 2, num_convs: int = 2, with_cp: bool = False, loss_weight: float = 1.0,
                  init_cfg=None) -> None:
-        super().__init__(architecture, loss_weight, init_cfg=init_cfg)
+        super().__init__(architecture, loss_weight, fresh=True, init_cfg=init_cfg)
         self.with_cp = with_cp
         if num_convs < 0:
             raise ConfigError(f'aux_net.num_convs={num_convs}: must be >= 0')
@@ -151,7 +144,7 @@ class SRAugLocAuxNet(_TailLoss):
     def __init__(self, architecture: nn.Module, later_blocks: Sequence[str], module_index: int = 0,
                  num_modules: int = 2, max_depth: int = 3, min_depth: int = 1, with_cp: bool = False,
                  loss_weight: float = 1.0, init_cfg=None) -> None:
-        super().__init__(architecture, loss_weight, init_cfg=init_cfg)
+        super().__init__(architecture, loss_weight, fresh=True, init_cfg=init_cfg)
         self.with_cp = with_cp
         depth = augloc_depth(module_index, num_modules, max_depth, min_depth)
         self.sampled_blocks = sample_uniformly(list(later_blocks), depth)
