@@ -1,6 +1,5 @@
 """Local learning for stock mmdet detectors."""
 import copy
-from contextlib import nullcontext
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -8,17 +7,10 @@ import torch
 import torch.nn as nn
 from mmdet.registry import MODELS
 from mmengine.model import ModuleList
-from mmengine.registry import DefaultScope
 
 from fba_mm.core import LocalLearner
+from fba_mm.core.scope import scope_if_unset
 from .utils import check_supported, loss_from_features, stage_channels
-
-
-def _mmdet_scope():
-    """Build nested mmdet components in the mmdet scope when no scope is set (outside a Runner)."""
-    if DefaultScope.get_current_instance() is None:
-        return DefaultScope.overwrite_default_scope('mmdet')
-    return nullcontext()
 
 
 @MODELS.register_module()
@@ -61,7 +53,7 @@ class LocalLearningDetector(LocalLearner):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         architecture_cfg = copy.deepcopy(architecture) if isinstance(architecture, dict) else None
-        with _mmdet_scope():
+        with scope_if_unset('mmdet'):
             if isinstance(architecture, dict):
                 architecture = MODELS.build(architecture)
             if isinstance(data_preprocessor, dict):
@@ -79,7 +71,7 @@ class LocalLearningDetector(LocalLearner):
             self._stage_end.add(f'{layer_name}.{len(layer) - 1}')
         self.build_split()
         blocks = list(self.trunk_blocks())
-        with _mmdet_scope():
+        with scope_if_unset('mmdet'):
             # mmengine's ModuleList, so that init_weights() reaches auxiliary nets with fresh layers
             self.aux_nets = ModuleList([
                 MODELS.build(copy.deepcopy(aux_net), default_args=dict(

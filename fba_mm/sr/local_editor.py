@@ -1,24 +1,16 @@
 """Local learning for stock mmagic SR editors."""
 import copy
 from collections import OrderedDict
-from contextlib import nullcontext
 from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 from mmagic.registry import MODELS
-from mmengine.registry import DefaultScope
 
 from fba_mm.core import LocalLearner
+from fba_mm.core.scope import scope_if_unset
 from .aux_nets import run_blocks
 from .layouts import check_editor
-
-
-def _mmagic_scope():
-    """Build nested mmagic components in the mmagic scope when no scope is set (outside a Runner)."""
-    if DefaultScope.get_current_instance() is None:
-        return DefaultScope.overwrite_default_scope('mmagic')
-    return nullcontext()
 
 
 @MODELS.register_module()
@@ -59,7 +51,7 @@ class LocalLearningEditor(LocalLearner):
                  with_cp: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        with _mmagic_scope():
+        with scope_if_unset('mmagic'):
             if isinstance(architecture, dict):
                 architecture = MODELS.build(architecture)
             if isinstance(data_preprocessor, dict):
@@ -70,7 +62,7 @@ class LocalLearningEditor(LocalLearner):
         self.with_cp = with_cp
         self.build_split()
         names = list(self.trunk_blocks())
-        with _mmagic_scope():
+        with scope_if_unset('mmagic'):
             # torch's ModuleList, out of reach of init_weights(): the aux nets are initialised when built (copies
             # from the main weights, or fresh_copy), and a tail copy must not run its generator's init_weights,
             # which touches the stem it lacks (MSRResNet's)
