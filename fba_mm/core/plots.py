@@ -18,6 +18,16 @@ def read_scalars(work_dir: str) -> List[Dict]:
     return [rows[i] for i in sorted(rows)]
 
 
+def read_evaluations(work_dir: str, key: str) -> List[Dict]:
+    """Every logged validation row of a work dir that holds metric ``key`` (e.g. ``'coco/bbox_mAP'``, ``'PSNR'``),
+    in the order they were logged."""
+    rows = []
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            rows += [row for row in map(json.loads, f) if key in row]
+    return rows
+
+
 def plot_module_losses(work_dir: str, out_file: Optional[str] = None, title: str = '') -> Optional[str]:
     """Loss of every local module (m1 .. mK; mK is the real task loss) against iterations, as a PNG."""
     rows = read_scalars(work_dir)

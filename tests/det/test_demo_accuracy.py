@@ -1,7 +1,5 @@
 """The accuracy claim of docs/det.md, as a test: on the demo set, FBA K=4 reaches at least 0.9 of end-to-end's
 bbox mAP with the same schedule and seed. About 13 minutes on 2 cores: marked slow (`make test-all`)."""
-import glob
-import json
 import os
 import os.path as osp
 import subprocess
@@ -9,6 +7,7 @@ import sys
 
 import pytest
 
+from fba_mm.core.plots import read_evaluations
 from fba_mm.det.demo_data import make_demo_det
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -22,9 +21,7 @@ def train_and_evaluate(config: str, work_dir: str, data_root: str) -> float:
                              '--cfg-options', *overrides], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
                             capture_output=True, text=True, timeout=3600)
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = [json.loads(line) for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
-            for line in open(path)]
-    return [r for r in rows if 'coco/bbox_mAP' in r][-1]['coco/bbox_mAP']
+    return read_evaluations(work_dir, 'coco/bbox_mAP')[-1]['coco/bbox_mAP']
 
 
 @pytest.mark.slow

@@ -1,8 +1,6 @@
 """The accuracy claim of docs/sr.md, as a test: on the photo demo set, end-to-end and FBA K=4 both beat bicubic
 upsampling, and FBA K=4 trails end-to-end by less than 0.3 dB PSNR with the same schedule and seed. About 10
 minutes on 2 cores: marked slow (`make test-all`)."""
-import glob
-import json
 import os
 import os.path as osp
 import subprocess
@@ -11,6 +9,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
+from fba_mm.core.plots import read_evaluations
 from fba_mm.sr.demo_data import make_demo_sr
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -24,9 +23,7 @@ def train_and_evaluate(config: str, work_dir: str, data_root: str) -> float:
                              '--cfg-options', *overrides], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
                             capture_output=True, text=True, timeout=3600)
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = [json.loads(line) for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
-            for line in open(path)]
-    return [r for r in rows if 'PSNR' in r][-1]['PSNR']
+    return read_evaluations(work_dir, 'PSNR')[-1]['PSNR']
 
 
 @pytest.mark.slow

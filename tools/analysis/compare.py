@@ -20,7 +20,6 @@ Runs (``--runs``): e2e, e2e_cp, and <strategy>-k<K> for strategy in slm, slm_nob
 """
 import argparse
 import copy
-import glob
 import json
 import os
 import os.path as osp
@@ -94,7 +93,7 @@ def final_metrics(work_dir: str):
 
 def train(cfg: Config, work_dir: str, seed: int, metric_keys) -> dict:
     """Train one run with tools/train.py (resuming from its last checkpoint, if any); return its final metrics."""
-    from fba_mm.core.plots import read_scalars
+    from fba_mm.core.plots import read_evaluations, read_scalars
     os.makedirs(work_dir, exist_ok=True)
     cfg = copy.deepcopy(cfg)
     cfg.randomness = dict(seed=seed)
@@ -107,10 +106,7 @@ def train(cfg: Config, work_dir: str, seed: int, metric_keys) -> dict:
     with open(log_file, 'a') as log:
         subprocess.run(cmd, cwd=ROOT, check=True, stdout=log, stderr=subprocess.STDOUT,
                        env=dict(os.environ, PYTHONPATH=ROOT))
-    rows = []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        rows += [json.loads(line) for line in open(path)]
-    evals = [r for r in rows if metric_keys[0] in r]
+    evals = read_evaluations(work_dir, metric_keys[0])
     if not evals:
         raise RuntimeError(f'{work_dir}: training finished without a validation; see {log_file}')
     metrics = dict(evals[-1], iters=read_scalars(work_dir)[-1]['iter'])

@@ -7,8 +7,6 @@ reads the val bbox mAP (CocoMetric) and the logged losses, prints a markdown tab
 real task loss of the three runs, and the per-module losses of each FBA run.
 """
 import argparse
-import glob
-import json
 import os
 import os.path as osp
 import subprocess
@@ -23,10 +21,8 @@ RUNS = [('end-to-end', 'faster-rcnn_r18_fpn_demo'), ('FBA K=2', 'faster-rcnn_r18
 
 
 def final_metrics(work_dir):
-    rows = []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        rows += [json.loads(line) for line in open(path)]
-    evals = [r for r in rows if 'coco/bbox_mAP' in r]
+    from fba_mm.core.plots import read_evaluations
+    evals = read_evaluations(work_dir, 'coco/bbox_mAP')
     return evals[-1] if evals else None
 
 
