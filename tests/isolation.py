@@ -28,10 +28,11 @@ def local_loss_grads(learner, data, ow, seed=0):
     out = {}
     for k in range(learner.num_modules):
         params = ow[module_name(k)].optimizer.param_groups[0]['params']
-        output, losses = learner.forward_local(k, feature, data['data_samples'])
-        loss, _ = learner.parse_losses(losses)
-        trainable = [p for p in params if p.requires_grad]
-        grads = iter(torch.autograd.grad(loss, trainable, allow_unused=True))
+        with learner.aux_weights(k):
+            output, losses = learner.forward_local(k, feature, data['data_samples'])
+            loss, _ = learner.parse_losses(losses)
+            trainable = [p for p in params if p.requires_grad]
+            grads = iter(torch.autograd.grad(loss, trainable, allow_unused=True))
         out[module_name(k)] = [next(grads) if p.requires_grad else None for p in params]
         feature = output.detach()
     learner.feature_bank.clear()

@@ -151,3 +151,5 @@ class DumpParams(Hook):
         model = runner.model.module if hasattr(runner.model, 'module') else runner.model
         torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()},
                    osp.join(runner.work_dir, f'params_rank{runner.rank}.pth'))
+        with open(osp.join(runner.work_dir, f'ddp_rank{runner.rank}.txt'), 'w') as f:
+            f.write(' '.join(str(ddp.gradient_as_bucket_view) for ddp in getattr(runner.model, 'local_ddps', [])))

@@ -1,4 +1,4 @@
-"""Measure one model's training step: activation memory, state memory, seconds per iteration."""
+"""Measure one model's training step: total memory (what the GPU sees), activation memory, seconds per iteration."""
 import copy
 import time
 from typing import Dict
@@ -6,7 +6,7 @@ from typing import Dict
 import torch
 import torch.nn as nn
 
-from .memory import ActivationMemoryMeter, MiB
+from .memory import ActivationMemoryMeter, MiB, TotalMemoryMeter, state_breakdown
 
 
 def _sync():
@@ -16,39 +16,45 @@ def _sync():
 
 def state_bytes(model: nn.Module, optim_wrapper) -> Dict[str, int]:
     """Parameters, their gradients (one per trainable parameter, as during a step) and optimizer state."""
-    params = list(model.parameters())
     wrappers = optim_wrapper.values() if hasattr(optim_wrapper, 'values') else [optim_wrapper]
-    opt_state = 0
-    for w in wrappers:
-        for state in w.optimizer.state.values():
-            opt_state += sum(v.numel() * v.element_size() for v in state.values() if torch.is_tensor(v) and v.dim())
-    return dict(params=sum(p.numel() * p.element_size() for p in params),
-                grads=sum(p.numel() * p.element_size() for p in params if p.requires_grad),
-                optimizer=opt_state)
+    state = state_breakdown([model] + [w.optimizer for w in wrappers])
+    params = list(model.parameters())
+    return dict(params=state['params'], grads=sum(p.numel() * p.element_size() for p in params if p.requires_grad),
+                optimizer=state['optimizer'])
+
+
+def optimizer_param_count(optim_wrapper) -> int:
+    """How many parameter tensors the optimizers hold (0 extra for auxiliary nets without trained weights)."""
+    wrappers = optim_wrapper.values() if hasattr(optim_wrapper, 'values') else [optim_wrapper]
+    return sum(len(g['params']) for w in wrappers for g in w.optimizer.param_groups)
 
 
 def measure_training(model: nn.Module, optim_wrapper, batch: dict, warmup: int = 2, iters: int = 3) -> Dict:
-    """Train ``warmup`` steps, measure the activation peak of one step, then time ``iters`` steps (median: one
-    slow step, a page-fault storm or another process, does not move it).
+    """Train ``warmup`` steps (so the optimizer state exists), measure the memory of one step, then time ``iters``
+    steps (median: one slow step, a page-fault storm or another process, does not move it).
 
-    The activation peak is the exact saved-for-backward bytes on CPU and the peak allocated CUDA memory above
-    the steady state (parameters, gradients, optimizer state) on GPU.
+    ``total_mib`` is the peak of every live tensor over the measured step (:class:`TotalMemoryMeter`:
+    ``max_memory_allocated`` on GPU, torch's tensor tracker on CPU) with its parts in ``total_parts_mib``;
+    ``activation_mib`` the peak of bytes saved for backward (for a local learner: the largest module's).
     """
     model.train()
     for _ in range(warmup):
         model.train_step(copy.deepcopy(batch), optim_wrapper)
     local = hasattr(model, 'measure_memory')
+    measured = copy.deepcopy(batch)
+    _sync()
     if local:
-        # the learner measures itself, module by module (its meter would hide the spans from an outer one);
-        # the iteration's peak is the largest module's, since each module's saved tensors die with its backward
+        # the learner measures itself, module by module: the total over the step and each module's peaks
         model.measure_memory = True
-        log = model.train_step(copy.deepcopy(batch), optim_wrapper)
+        log = model.train_step(measured, optim_wrapper)
         model.measure_memory = False
-        peak = float(log['act_mib']) * MiB
+        total = float(log['total_mib'])
+        parts = {k[len('total_mib.'):]: float(v) for k, v in log.items() if k.startswith('total_mib.')}
+        activation = float(log['act_mib'])
     else:
-        with ActivationMemoryMeter(model) as meter:
-            model.train_step(copy.deepcopy(batch), optim_wrapper)
-        peak = meter.cuda_peak_bytes if meter.cuda_peak_bytes is not None else meter.peak_bytes
+        with TotalMemoryMeter(model, optim_wrapper) as meter, ActivationMemoryMeter(model) as act:
+            model.train_step(measured, optim_wrapper)
+        total, parts, activation = meter.peak_mib, meter.breakdown_mib, act.peak_mib
     times = []
     for _ in range(iters):
         b = copy.deepcopy(batch)
@@ -57,12 +63,15 @@ def measure_training(model: nn.Module, optim_wrapper, batch: dict, warmup: int =
         model.train_step(b, optim_wrapper)
         _sync()
         times.append(time.perf_counter() - start)
-    seconds = sorted(times)[len(times) // 2]
+    seconds = sorted(times)[len(times) // 2] if times else None
     state = state_bytes(model, optim_wrapper)
-    out = dict(activation_mib=peak / MiB, sec_per_iter=seconds,
+    out = dict(total_mib=total, total_parts_mib=parts, activation_mib=activation, sec_per_iter=seconds,
                state_mib=sum(state.values()) / MiB, params_mib=state['params'] / MiB,
-               grads_mib=state['grads'] / MiB, optimizer_mib=state['optimizer'] / MiB)
+               grads_mib=state['grads'] / MiB, optimizer_mib=state['optimizer'] / MiB,
+               optimizer_params=optimizer_param_count(optim_wrapper))
     if local:
         out['module_activation_mib'] = {k[:-len('.act_mib')]: float(v) for k, v in log.items() if k.endswith('.act_mib')}
-        out['bank_mib'] = float(log['bank_mib'])  # detached features held for later modules, not saved tensors
+        out['module_total_mib'] = {k[:-len('.total_mib')]: float(v) for k, v in log.items()
+                                   if k.endswith('.total_mib') and k.startswith('m')}
+        out['bank_mib'] = float(log['bank_mib'])  # detached features held for later modules (in the total)
     return out

@@ -26,11 +26,16 @@ class LocalDistributedDataParallel(nn.Module):
     Args:
         module (LocalLearner): the model.
         broadcast_buffers (bool): as in DDP; off by default like mmengine's own wrapper.
+        gradient_as_bucket_view (bool): gradients are views into DDP's all-reduce buckets (on by default): each
+            DDP keeps its module's gradients once, instead of a bucket copy beside every ``.grad``. The buckets of
+            all K DDPs stay allocated, so under DDP every module's gradients are alive at once (without DDP only
+            one module's are, since each module's ``zero_grad`` frees them).
         **kwargs: further ``DistributedDataParallel`` arguments (``find_unused_parameters``, ``static_graph``).
             ``device_ids`` is chosen from the model's device (``None`` on CPU).
     """
 
-    def __init__(self, module: LocalLearner, broadcast_buffers: bool = False, **kwargs) -> None:
+    def __init__(self, module: LocalLearner, broadcast_buffers: bool = False, gradient_as_bucket_view: bool = True,
+                 **kwargs) -> None:
         super().__init__()
         if not isinstance(module, LocalLearner):
             raise TypeError(f'LocalDistributedDataParallel wraps a local-learning model, got {type(module).__name__}; '
@@ -39,7 +44,8 @@ class LocalDistributedDataParallel(nn.Module):
         device = next(module.parameters()).device
         kwargs.pop('device_ids', None)
         device_ids = [device.index if device.index is not None else 0] if device.type == 'cuda' else None
-        ddps = [DistributedDataParallel(step, device_ids=device_ids, broadcast_buffers=broadcast_buffers, **kwargs)
+        ddps = [DistributedDataParallel(step, device_ids=device_ids, broadcast_buffers=broadcast_buffers,
+                                        gradient_as_bucket_view=gradient_as_bucket_view, **kwargs)
                 for step in module.local_steps]
         object.__setattr__(self, 'local_ddps', ddps)  # not submodules: keys stay the plain model's
 

@@ -5,7 +5,7 @@ import os.path as osp
 from typing import Optional
 
 import torch
-from mmengine.hooks import Hook
+from mmengine.hooks import Hook, LoggerHook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
@@ -26,9 +26,15 @@ class LocalLearningHook(Hook):
     learner; an optimizer wrapper that is not split per module; distributed training through a plain DDP
     (which calls ``forward(mode='loss')`` once and never runs the per-module steps).
 
-    The per-module losses are logged as ``m1.loss_*`` .. ``mK.loss_*`` by the model itself; with
-    ``log_memory=True`` the peak activation memory of each module (``m{k}.act_mib``), of the iteration
-    (``act_mib``) and of the feature bank (``bank_mib``) are logged too, every ``memory_interval`` iterations.
+    The per-module losses are logged as ``m1.loss_*`` .. ``mK.loss_*`` by the model itself. With
+    ``log_memory=True``, every ``memory_interval`` iterations (default: the logger's interval, on the first
+    iteration of each logging window) one whole step is measured: ``total_mib``, the peak of every live tensor
+    (on GPU ``max_memory_allocated``, its peak statistic reset once at the start of that step and nothing
+    synchronised, so mmengine's own ``memory`` keeps covering the whole window), with its parts
+    ``total_mib.params`` .. ``total_mib.temporaries`` (on GPU: the state parts); on CPU also each module's
+    peak ``m{k}.total_mib``; the activation memory of each module (``m{k}.act_mib``, bytes saved for backward)
+    and of the step (``act_mib``); and the feature bank (``bank_mib``). On CPU the tracker slows the measured
+    step several-fold, which is why it is not every iteration.
     With ``plot=True`` the per-module loss curves are saved as ``work_dir/module_losses.png`` after training.
 
     Example::
@@ -38,7 +44,7 @@ class LocalLearningHook(Hook):
 
     priority = 'LOWEST'  # after CheckpointHook (VERY_LOW), so the checkpoint it saved exists
 
-    def __init__(self, log_memory: bool = True, memory_interval: int = 1, save_stock: bool = True,
+    def __init__(self, log_memory: bool = True, memory_interval: Optional[int] = None, save_stock: bool = True,
                  plot: bool = True) -> None:
         self.plot = plot
         self.log_memory = log_memory
@@ -74,6 +80,9 @@ class LocalLearningHook(Hook):
             runner.logger.info(f'  m{k + 1}: blocks {blocks[0]}..{blocks[-1]} ({len(blocks)})')
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        if self.memory_interval is None:
+            loggers = [h for h in runner.hooks if isinstance(h, LoggerHook)]
+            self.memory_interval = loggers[0].interval if loggers else 50
         self._learner(runner).measure_memory = self.log_memory and runner.iter % self.memory_interval == 0
 
     # --- auxiliary-free checkpoints

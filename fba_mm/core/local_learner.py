@@ -1,4 +1,5 @@
 """The task-agnostic half of supervised local learning: the split, the per-module train step, the bank."""
+import contextlib
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -10,7 +11,7 @@ from mmengine.registry import MODELS
 
 from .checkpoint import ARCH_PREFIX
 from .feature_bank import FeatureBank
-from .memory import ActivationMemoryMeter, MiB
+from .memory import ActivationMemoryMeter, MiB, TotalMemoryMeter
 from .split import ConfigError, even_split_points, resolve_split_points
 
 
@@ -179,50 +180,74 @@ class LocalLearner(BaseModel):
 
         ``local_steps`` lets a DDP wrapper pass its DDP-wrapped :class:`LocalStep` s; by default the plain ones.
         Returns log variables: ``m{k}.<loss>`` per module and ``loss``, the real task loss of the last module;
-        with :attr:`measure_memory` also ``m{k}.act_mib`` (peak activation memory while module k trains),
-        ``act_mib`` (their maximum: the iteration's peak) and ``bank_mib`` (what the feature bank held).
+        with :attr:`measure_memory` also ``total_mib`` (peak of all live tensors over the step, see
+        :class:`TotalMemoryMeter`) with its parts ``total_mib.<category>`` and, on CPU, ``m{k}.total_mib`` (the
+        peak while module k trains); ``m{k}.act_mib`` (peak activation memory while module k trains), ``act_mib``
+        (their maximum) and ``bank_mib`` (what the feature bank held).
         """
         self.check_optim_wrapper(optim_wrapper)
         steps = local_steps if local_steps is not None else self.local_steps
         bank = self.feature_bank
+        total = TotalMemoryMeter(self, optim_wrapper) if self.measure_memory else None
         meter = ActivationMemoryMeter(self) if self.measure_memory else None
         bank.clear()
         bank.peak_bytes = 0
         log_vars = OrderedDict()
         try:
-            if meter is not None:
-                meter.__enter__()
-            data = self.data_preprocessor(data, True)
-            with torch.no_grad():
-                feature = self.forward_prefix(data['inputs'])
-            for k, step in enumerate(steps):
-                name = module_name(k)
-                wrapper = optim_wrapper[name]
+            with contextlib.ExitStack() as measuring:
                 if meter is not None:
-                    meter.reset()
-                with wrapper.optim_context(step):
-                    output, losses = step(feature, data['data_samples'])
-                loss, module_log = self.parse_losses(losses)
-                wrapper.update_params(loss)
-                for key, value in module_log.items():
-                    log_vars[f'{name}.{key}'] = value.detach()
-                if meter is not None:
-                    cuda_peak = meter.read_cuda_peak()
-                    peak = cuda_peak if cuda_peak is not None else meter.peak_bytes
-                    log_vars[f'{name}.act_mib'] = torch.tensor(peak / MiB)
-                # gradient isolation: module k+1 starts from a leaf
-                feature = output.detach() if torch.is_tensor(output) else output
-                del output, losses, loss
+                    measuring.enter_context(total)
+                    measuring.enter_context(meter)
+                data = self.data_preprocessor(data, True)
+                with torch.no_grad():
+                    feature = self.forward_prefix(data['inputs'])
+                for k, step in enumerate(steps):
+                    name = module_name(k)
+                    wrapper = optim_wrapper[name]
+                    if meter is not None:
+                        meter.reset()
+                        total.window_peak()  # the prefix's (or the previous module's) window ends here
+                    with self.aux_weights(k):  # tied auxiliary weights stay bound through the backward
+                        with wrapper.optim_context(step):
+                            output, losses = step(feature, data['data_samples'])
+                        loss, module_log = self.parse_losses(losses)
+                        wrapper.update_params(loss)
+                    for key, value in module_log.items():
+                        log_vars[f'{name}.{key}'] = value.detach()
+                    if meter is not None:
+                        log_vars[f'{name}.act_mib'] = torch.tensor(meter.peak_mib)
+                        module_total = total.window_peak()
+                        if module_total >= 0:
+                            log_vars[f'{name}.total_mib'] = torch.tensor(module_total / MiB)
+                    # gradient isolation: module k+1 starts from a leaf
+                    feature = output.detach() if torch.is_tensor(output) else output
+                    del output, losses, loss
+                self.update_aux_weights()
         finally:
-            if meter is not None:
-                meter.__exit__(None, None, None)
             bank_bytes = bank.peak_bytes
             bank.clear()
         log_vars['loss'] = log_vars[f'{module_name(self.num_modules - 1)}.loss']
         if meter is not None:
+            log_vars['total_mib'] = torch.tensor(total.peak_mib)
+            for part, mib in total.breakdown_mib.items():
+                log_vars[f'total_mib.{part}'] = torch.tensor(mib)
             log_vars['act_mib'] = max(v for k, v in log_vars.items() if k.endswith('.act_mib'))
             log_vars['bank_mib'] = torch.tensor(bank_bytes / MiB)
         return log_vars
+
+    def aux_weights(self, k: int):
+        """Context for module ``k``'s forward and backward: its auxiliary net's tied weights are bound (see
+        :class:`~fba_mm.core.aux_net.AuxNet`); a no-op for the last module and for other weight sources."""
+        aux_nets = getattr(self, 'aux_nets', ())
+        if k < len(aux_nets) and hasattr(aux_nets[k], 'bound_to'):
+            return aux_nets[k].bound_to(self.architecture)
+        return contextlib.nullcontext()
+
+    def update_aux_weights(self) -> None:
+        """After every module has stepped: EMA auxiliary copies follow the new main weights."""
+        for aux in getattr(self, 'aux_nets', ()):
+            if hasattr(aux, 'update_from_architecture'):
+                aux.update_from_architecture(self.architecture)
 
     def check_optim_wrapper(self, optim_wrapper) -> None:
         expected = [module_name(k) for k in range(self.num_modules)]

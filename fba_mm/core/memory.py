@@ -1,9 +1,10 @@
-"""Activation memory: what autograd keeps alive for the backward pass.
+"""Memory of a training step: the total (:class:`TotalMemoryMeter`, what the GPU sees) and the activations
+(:class:`ActivationMemoryMeter`, what autograd keeps alive for the backward pass; a secondary figure).
 
-On CPU the meter counts, exactly and deterministically, the bytes of tensors saved for backward through
+The activation meter counts, exactly and deterministically, the bytes of tensors saved for backward through
 ``torch.autograd.graph.saved_tensors_hooks``: each storage once (views share it), parameters skipped
-(they are not activations), and released when autograd frees the saved tensor. On CUDA it also reports
-the peak allocated memory of the device over the same span.
+(they are not activations), and released when autograd frees the saved tensor. It does not see what
+non-reentrant checkpointing recomputes in the backward pass; the total meter does.
 """
 import weakref
 from typing import Dict, Iterable, Optional
@@ -35,7 +36,7 @@ class ActivationMemoryMeter:
         meter = ActivationMemoryMeter(model)
         with meter:
             model.train_step(data, optim_wrapper)
-        print(meter.peak_mib, meter.cuda_peak_mib)
+        print(meter.peak_mib)
 
     Args:
         model: parameters of these modules are not counted (a saved weight is not an activation).
@@ -49,9 +50,7 @@ class ActivationMemoryMeter:
         self._live: Dict[tuple, list] = {}  # key -> [refcount, nbytes]
         self.live_bytes = 0
         self.peak_bytes = 0
-        self.cuda_peak_bytes: Optional[int] = None
         self._hooks = None
-        self._cuda_base = 0
 
     def exclude(self, modules: Iterable[nn.Module] | nn.Module) -> None:
         modules = [modules] if isinstance(modules, nn.Module) else modules
@@ -94,9 +93,6 @@ class ActivationMemoryMeter:
     def reset(self) -> None:
         """Start a new peak from what is alive now."""
         self.peak_bytes = self.live_bytes
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
-            torch.cuda.reset_peak_memory_stats()
-            self._cuda_base = torch.cuda.memory_allocated()
 
     def __enter__(self) -> 'ActivationMemoryMeter':
         self.reset()
@@ -107,20 +103,144 @@ class ActivationMemoryMeter:
     def __exit__(self, *exc) -> None:
         self._hooks.__exit__(*exc)
         self._hooks = None
-        self.read_cuda_peak()
 
-    def read_cuda_peak(self) -> Optional[int]:
-        """CUDA peak allocated bytes above what was allocated at the last :meth:`reset` (None without CUDA)."""
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
-            torch.cuda.synchronize()
-            self.cuda_peak_bytes = torch.cuda.max_memory_allocated() - self._cuda_base
-        return self.cuda_peak_bytes
+    @property
+    def peak_mib(self) -> float:
+        return self.peak_bytes / MiB
+
+
+
+# ---------------------------------------------------------------------------------------------- total memory
+#: categories of :class:`TotalMemoryMeter`'s breakdown, in the order reports print them
+CATEGORIES = ('params', 'buffers', 'grads', 'optimizer', 'activations', 'temporaries', 'other')
+
+
+def _tracker_class():
+    from torch.distributed._tools.mem_tracker import MemTracker
+
+    class _NoHook:
+        def remove(self) -> None:
+            pass
+
+    class Tracker(MemTracker):
+        """torch's MemTracker, plus what it lacks here: it registers a gradient hook on every parameter of a
+        module that runs, and a parameter that needs no gradient (a frozen stage, an EMA copy, a tied weight)
+        refuses hooks. Such parameters get none (they never receive gradients); a peak that restarts per window."""
+
+        def _track_module_params_and_buffers(self, module, install_grad_hooks=True):
+            for p in module.parameters():
+                if not p.requires_grad and self._param_to_grad_hook_handles.get(p, None) is None:
+                    self._param_to_grad_hook_handles[p] = (_NoHook(), _NoHook())
+            return super()._track_module_params_and_buffers(module, install_grad_hooks)
+
+        def restart_peak(self) -> None:
+            self._peak_mem_snap = self.get_tracker_snapshot()
+            self._peak_mem = {dev: snap['Total'] for dev, snap in self._peak_mem_snap.items()}
+
+    return Tracker
+
+
+_NAMES = dict(Parameter='params', Buffer='buffers', Gradient='grads', Optstate='optimizer', Activation='activations',
+              Temp='temporaries', Other='other')
+
+
+class TotalMemoryMeter:
+    """Peak of every live tensor over a span, normally one whole training step: parameters, buffers,
+    gradients, optimizer state, activations (checkpointing's recomputation included), temporaries and the
+    feature bank. This is what ``torch.cuda.max_memory_allocated`` reports, and what a user compares.
+
+    - CUDA: the peak of the caching allocator (``max_memory_allocated``) over the span; the peak statistic is
+      reset once, on entry (never inside a step, so mmengine's logged ``memory`` keeps its meaning), and
+      nothing is synchronised. The breakdown holds the state parts only (computed from the tensors).
+    - CPU: torch's dispatch-level tracker of live storages (``MemTracker``), exact and deterministic, with a
+      breakdown by category at the peak. It does not see memory that a kernel allocates for itself
+      (e.g. oneDNN's scratch buffers), as CUDA's counter would see cuDNN's workspace.
+
+    Example::
+
+        with TotalMemoryMeter(model, optim_wrapper) as meter:
+            model.train_step(batch, optim_wrapper)
+        print(meter.peak_mib, meter.breakdown_mib)   # {'params': ..., 'activations': ..., ...}
+
+    Args:
+        *tracked: modules, optimizers, optimizer wrappers (``OptimWrapperDict`` too) and tensors that exist before
+            the span (created inside it, everything is tracked anyway).
+        device (str): 'cuda' or 'cpu'; by default cuda when the first tracked module's parameters are there.
+    """
+
+    def __init__(self, *tracked, device: Optional[str] = None) -> None:
+        self._tracked = []
+        for obj in tracked:
+            if hasattr(obj, 'optim_wrappers'):  # OptimWrapperDict
+                self._tracked += [w.optimizer for w in obj.optim_wrappers.values()]
+            elif hasattr(obj, 'optimizer') and not isinstance(obj, nn.Module):  # OptimWrapper
+                self._tracked.append(obj.optimizer)
+            else:
+                self._tracked.append(obj)
+        if device is None:
+            params = [p for m in self._tracked if isinstance(m, nn.Module) for p in m.parameters()][:1]
+            device = params[0].device.type if params else 'cpu'
+        self.device = device
+        self.peak_bytes = 0
+        self.breakdown: Dict[str, int] = {}
+        self._tracker = None
+        self._window_peaks: list = []
+
+    def __enter__(self) -> 'TotalMemoryMeter':
+        if self.device == 'cuda':
+            torch.cuda.reset_peak_memory_stats()
+        else:
+            self._tracker = _tracker_class()()
+            self._tracker.track_external(*self._tracked)
+            self._tracker.__enter__()
+        return self
+
+    def window_peak(self) -> int:
+        """Peak since the last call (or the start), and start a new window: per-module peaks within a step.
+        CPU only (resetting the CUDA peak inside a step would falsify mmengine's ``memory``): -1 on CUDA."""
+        if self._tracker is None:
+            return -1
+        peak = self._peak_of(self._tracker)
+        self._window_peaks.append((peak, self._tracker.get_tracker_snapshot('peak')))
+        self._tracker.restart_peak()
+        return peak
+
+    @staticmethod
+    def _peak_of(tracker) -> int:
+        return sum(snap['Total'] for snap in tracker.get_tracker_snapshot('peak').values())
+
+    def __exit__(self, *exc) -> None:
+        if self._tracker is None:
+            self.peak_bytes = torch.cuda.max_memory_allocated()
+            self.breakdown = state_breakdown(self._tracked)
+            return
+        tracker, self._tracker = self._tracker, None
+        tracker.__exit__(*exc)
+        self._window_peaks.append((self._peak_of(tracker), tracker.get_tracker_snapshot('peak')))
+        self.peak_bytes, snapshot = max(self._window_peaks, key=lambda w: w[0])
+        self.breakdown = {name: 0 for name in CATEGORIES}
+        for dev_snap in snapshot.values():
+            for key, nbytes in dev_snap.items():
+                if key != 'Total':
+                    self.breakdown[_NAMES[key.value]] += nbytes
 
     @property
     def peak_mib(self) -> float:
         return self.peak_bytes / MiB
 
     @property
-    def cuda_peak_mib(self) -> Optional[float]:
-        return None if self.cuda_peak_bytes is None else self.cuda_peak_bytes / MiB
+    def breakdown_mib(self) -> Dict[str, float]:
+        return {k: v / MiB for k, v in self.breakdown.items()}
 
+
+def state_breakdown(tracked) -> Dict[str, int]:
+    """Parameters, buffers, gradients (as they are now) and optimizer state of the given modules/optimizers."""
+    modules = [m for m in tracked if isinstance(m, nn.Module)]
+    optimizers = [o for o in tracked if isinstance(o, torch.optim.Optimizer)]
+    nbytes = lambda ts: sum(t.untyped_storage().nbytes() for t in {t.untyped_storage().data_ptr(): t  # noqa: E731
+                                                                       for t in ts}.values())
+    params = [p for m in modules for p in m.parameters()]
+    return dict(params=nbytes(params), buffers=nbytes(b for m in modules for b in m.buffers()),
+                grads=nbytes(p.grad for p in params if p.grad is not None),
+                optimizer=nbytes(v for o in optimizers for s in o.state.values() for v in s.values()
+                                 if torch.is_tensor(v) and v.dim()))

@@ -27,6 +27,7 @@ class LocalOptimWrapperDict(OptimWrapperDict):
 class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """Builds one ``OptimWrapper`` per local module (``m1``..``mK``) from a stock ``optim_wrapper`` config.
 
+    Parameters that need no gradient (frozen EMA copies of an auxiliary net) are left out.
     Every module gets the same optimizer settings, wrapper type (``AmpOptimWrapper`` too), ``clip_grad``,
     ``accumulative_counts`` and ``paramwise_cfg`` (matched against full parameter names, so stock
     ``custom_keys`` such as ``'backbone'`` keep working). Parameter schedulers in ``param_scheduler`` are
@@ -70,13 +71,15 @@ class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         wrapper_cfg = copy.deepcopy(self.optim_wrapper_cfg)
         wrapper_cfg.setdefault('type', 'OptimWrapper')
         optimizer_cfg = copy.deepcopy(self.optimizer_cfg)
+        # a parameter that needs no gradient (an EMA copy of an auxiliary net) is updated by nothing here
         if self.paramwise_cfg:
             params: List[Dict] = []
             for path in paths:
                 self.add_params(params, model.get_submodule(path), prefix=path)
+            params = [g for g in params if all(p.requires_grad for p in g['params'])]
         else:
             # one param group, in model order: the same optimizer state layout as stock training
-            params = [p for path in paths for p in model.get_submodule(path).parameters()]
+            params = [p for path in paths for p in model.get_submodule(path).parameters() if p.requires_grad]
         optimizer_cfg['params'] = params
         optimizer = _build_optimizer(optimizer_cfg)
         return OPTIM_WRAPPERS.build(wrapper_cfg, default_args=dict(optimizer=optimizer))

@@ -12,6 +12,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from fba_mm.core import ConfigError
+from fba_mm.core.aux_net import AuxNet
 from fba_mm.core.aux_rules import copy_without
 from .feature_bank_neck import FeatureBankNeck
 from .utils import loss_from_features, stage_channels
@@ -37,7 +38,7 @@ def head_only_copy(architecture: nn.Module, architecture_cfg: Optional[dict], tr
     return shadow
 
 
-class DetAuxNet(BaseModule):
+class DetAuxNet(AuxNet):
     """Base of the auxiliary nets that train one local module of a :class:`LocalLearningDetector`.
 
     A strategy decides which stage features the aux net computes from the live feature
@@ -119,9 +120,12 @@ class SLMAuxNet(DetAuxNet):
        the live feature as stage ``s`` and the copies' outputs as the later stages;
     3. copies of the detector's own heads with their own losses (RPN + RoI head, or the dense head).
 
-    All copies start from the main model's weights (``init_from_architecture``, after pretrained weights
-    load) and are then trained by this local loss only. With the learner's ``use_bank=False`` the neck gets
-    zeros for the earlier stages (the "slm_nobank" ablation).
+    Where the weights of these parts come from is ``weight_source`` (see :mod:`fba_mm.core.aux_net`):
+    ``'copy'``, copies that start from the main model's weights (``init_from_architecture``, after pretrained
+    weights load) and are then trained by this local loss only; ``'tied'``, the main model's own blocks, neck
+    and heads, run with their parameters detached (no copies, no optimizer state); ``'ema'``, frozen copies
+    that follow the main weights by a moving average (``ema_momentum``). With the learner's ``use_bank=False``
+    the neck gets zeros for the earlier stages (the "slm_nobank" ablation).
 
     Knobs (the auxiliary heads dominate local learning's peak memory):
 
@@ -132,6 +136,8 @@ class SLMAuxNet(DetAuxNet):
       the targets rescaled to match), which cuts its memory and compute about fourfold.
     - ``with_cp``: activation checkpointing in the copied blocks.
     - ``loss_weight``: scales the local loss.
+    - ``weight_source`` (``'copy'``, ``'tied'``, ``'ema'``) and ``ema_momentum``: see above. ``'tied'`` adds no
+      parameters, gradients or optimizer state, which for detection outweighs the activations saved.
 
     ``architecture``, ``architecture_cfg``, ``live_stage``, ``module_index``, ``num_modules`` and
     ``later_blocks`` are set by the learner (see :class:`DetAuxNet`).
@@ -139,13 +145,15 @@ class SLMAuxNet(DetAuxNet):
     Example::
 
         model = dict(type='LocalLearningDetector', architecture=_base_.model, split_points=['layer3', 'layer4'],
-                     aux_net=dict(type='SLMAuxNet', depth=1, train_cfg=dict(rcnn=dict(sampler=dict(num=128)))))
+                     aux_net=dict(type='SLMAuxNet', depth=1, weight_source='tied',
+                                  train_cfg=dict(rcnn=dict(sampler=dict(num=128)))))
     """
 
     def __init__(self, architecture: nn.Module, live_stage: int, architecture_cfg: Optional[dict] = None,
                  module_index: Optional[int] = None, num_modules: Optional[int] = None,
                  later_blocks: Optional[Sequence[str]] = None, depth: int = 1, train_cfg: Optional[dict] = None,
-                 scale: float = 1.0, with_cp: bool = False, loss_weight: float = 1.0, init_cfg=None) -> None:
+                 scale: float = 1.0, with_cp: bool = False, loss_weight: float = 1.0, weight_source: str = 'copy',
+                 ema_momentum: float = 0.995, init_cfg=None) -> None:
         super().__init__(architecture, live_stage, architecture_cfg, module_index, num_modules, later_blocks,
                          scale=scale, loss_weight=loss_weight, init_cfg=init_cfg)
         if depth < 1:
@@ -153,17 +161,22 @@ class SLMAuxNet(DetAuxNet):
                               '(it carries the stride and channel change the neck expects); use depth >= 1.')
         backbone = architecture.backbone
         self.later_stages = list(range(live_stage + 1, len(backbone.res_layers)))
-        self._block_sources = []
+        sources = []  # (path here, path in the architecture) of every part that mirrors a main part
         stages = []
         for s in self.later_stages:
             layer = getattr(backbone, backbone.res_layers[s])
             blocks = [copy.deepcopy(layer[j]) for j in range(min(depth, len(layer)))]
             for j, blk in enumerate(blocks):
                 blk.with_cp = with_cp
-                self._block_sources.append((f'blocks.{len(stages)}.{j}', f'backbone.{backbone.res_layers[s]}.{j}'))
+                sources.append((f'blocks.{len(stages)}.{j}', f'backbone.{backbone.res_layers[s]}.{j}'))
             stages.append(nn.Sequential(*blocks))
         self.blocks = nn.ModuleList(stages)
         self.build_neck_and_heads(architecture, architecture_cfg, train_cfg)
+        if self.neck.neck is not None:
+            sources.append(('neck.neck', 'neck'))
+        sources += [(f'detector.{name}', name) for name, child in self.detector.named_children()
+                    if child is not None and name not in ('backbone', 'neck', 'data_preprocessor')]
+        self.mirror(sources, weight_source, ema_momentum)
 
     def forward_stages(self, feats: Dict[int, torch.Tensor]) -> Dict[int, torch.Tensor]:
         x = feats[self.live_stage]
@@ -173,18 +186,9 @@ class SLMAuxNet(DetAuxNet):
         return feats
 
     def init_weights(self) -> None:
-        # every parameter is a copy set by init_from_architecture: drawing random weights first would only
-        # shift the global RNG stream
+        # every parameter mirrors a main part (set by init_from_architecture, or bound when tied): drawing random
+        # weights first would only shift the global RNG stream
         pass
-
-    def init_from_architecture(self, architecture: nn.Module) -> None:
-        for copy_path, source in self._block_sources:
-            self.get_submodule(copy_path).load_state_dict(architecture.get_submodule(source).state_dict())
-        if self.neck.neck is not None:
-            self.neck.neck.load_state_dict(architecture.neck.state_dict())
-        for name, child in self.detector.named_children():
-            if child is not None and name not in ('backbone', 'neck', 'data_preprocessor'):
-                child.load_state_dict(architecture.get_submodule(name).state_dict())
 
 
 def forget_weights(module: nn.Module) -> nn.Module:

@@ -5,10 +5,10 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 from mmagic.registry import MODELS
-from mmengine.model import BaseModule
 from torch.utils.checkpoint import checkpoint
 
 from fba_mm.core import ConfigError
+from fba_mm.core.aux_net import AuxNet
 from fba_mm.core.aux_rules import augloc_depth, sample_uniformly
 from .layouts import layout_of, tail_copy
 
@@ -32,7 +32,7 @@ def fresh_copy(module: nn.Module) -> nn.Module:
     return module
 
 
-class _TailLoss(BaseModule):
+class _TailLoss(AuxNet):
     """Shared end of the SR auxiliary nets: a copy of the generator's tail (``fresh``: with new weights) and the
     editor's pixel loss."""
 
@@ -63,11 +63,14 @@ class SRSLMAuxNet(_TailLoss):
        feature, or the LR input);
     3. the editor's own pixel loss against the HR image.
 
-    The copies start from the main weights (``init_from_architecture``, after pretrained weights load) and are
-    then trained by this local loss only. Example::
+    Where the weights of the copied blocks and tail come from is ``weight_source`` (see
+    :mod:`fba_mm.core.aux_net`): ``'copy'``, copies that start from the main weights (``init_from_architecture``,
+    after pretrained weights load) and are then trained by this local loss only; ``'tied'``, the generator's own
+    blocks and tail run with their parameters detached; ``'ema'``, frozen copies that follow the main weights by
+    a moving average. Example::
 
         model = dict(type='LocalLearningEditor', architecture=_base_.model, split_points=['body.8'],
-                     aux_net=dict(type='SLMAuxNet', depth=1))
+                     aux_net=dict(type='SLMAuxNet', depth=1, weight_source='copy'))
 
     Args:
         architecture (nn.Module): the stock editor (set by the learner).
@@ -75,26 +78,24 @@ class SRSLMAuxNet(_TailLoss):
         depth (int): body blocks copied (0: the tail copy alone).
         with_cp (bool): activation checkpointing in the copied blocks.
         loss_weight (float): scales the local loss.
+        weight_source (str): ``'copy'``, ``'tied'`` or ``'ema'``.
+        ema_momentum (float): of the ``'ema'`` copies.
     """
 
     def __init__(self, architecture: nn.Module, later_blocks: Sequence[str], module_index: int = 0,
                  num_modules: int = 2, depth: int = 1, with_cp: bool = False, loss_weight: float = 1.0,
-                 init_cfg=None) -> None:
+                 weight_source: str = 'copy', ema_momentum: float = 0.995, init_cfg=None) -> None:
         if depth < 0:
             raise ConfigError(f'aux_net.depth={depth}: the number of copied body blocks must be >= 0')
         super().__init__(architecture, loss_weight, fresh=False, init_cfg=init_cfg)
-        self._block_sources = [f'generator.{name}' for name in later_blocks[:depth]]
-        self.blocks = nn.ModuleList([copy.deepcopy(architecture.get_submodule(p)) for p in self._block_sources])
+        sources = [f'generator.{name}' for name in later_blocks[:depth]]
+        self.blocks = nn.ModuleList([copy.deepcopy(architecture.get_submodule(p)) for p in sources])
         self.with_cp = with_cp
+        self.mirror([(f'blocks.{i}', p) for i, p in enumerate(sources)] +
+                    [(f'tail.{name}', f'generator.{name}') for name in self.layout.tail], weight_source, ema_momentum)
 
     def forward(self, feat: torch.Tensor, skip: Optional[torch.Tensor], data_samples) -> dict:
         return self.tail_loss(run_blocks(self.blocks, feat, self.with_cp), skip, data_samples)
-
-    def init_from_architecture(self, architecture: nn.Module) -> None:
-        for copy_block, source in zip(self.blocks, self._block_sources):
-            copy_block.load_state_dict(architecture.get_submodule(source).state_dict())
-        for name in self.layout.tail:
-            getattr(self.tail, name).load_state_dict(getattr(architecture.generator, name).state_dict())
 
 
 @MODELS.register_module(name='DGLAuxNet')

@@ -97,3 +97,5 @@ def test_two_gloo_processes_keep_ranks_identical(uninterrupted, tmp_path):
             continue  # BN statistics are per rank (broadcast_buffers=False), as with mmengine's own DDP
         assert torch.equal(rank0[key], rank1[key]), key
     assert weights(tmp_path / 'iter_6.pth').keys() == weights(uninterrupted / 'iter_6.pth').keys()
+    # one DDP per module, each with its gradients as views into its buckets (no second copy of them)
+    assert (tmp_path / 'ddp_rank0.txt').read_text() == ' '.join(['True'] * 4)

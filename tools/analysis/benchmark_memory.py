@@ -1,18 +1,25 @@
-"""Activation memory, state memory and speed of one training step: end-to-end vs FBA, with and without
+"""Total memory, activation memory and speed of one training step: end-to-end vs FBA, with and without
 activation checkpointing, on the same random batch, in one run.
 
-    python tools/analysis/benchmark_memory.py CONFIG [--input-size H W] [--batch-size N] [--json FILE]
+    python tools/analysis/benchmark_memory.py CONFIG [--input-size H W] [--batch-size N] [--only ROW ...]
+                                              [--json FILE] [--cfg-options k=v ...]
 
 CONFIG is a fba_mm config (model type LocalLearningDetector / LocalLearningEditor); its ``architecture`` is
-the end-to-end baseline. Four rows:
+the end-to-end baseline. The rows:
 
-    e2e      the stock model, end to end
-    e2e_cp   the stock model with activation checkpointing (with_cp=True in the backbone / body)
-    fba      the FBA config as it is
-    fba_cp   FBA with activation checkpointing inside its modules and auxiliary nets' copied blocks
+    e2e        the stock model, end to end
+    e2e_cp     the stock model with activation checkpointing (with_cp=True in the backbone / body)
+    fba        the FBA config as it is (measured by default only when it is not an SLM config)
+    fba_copy   FBA with SLM's trained copies (weight_source='copy')     } SLM configs: the config with
+    fba_tied   FBA with SLM tied to the main parts ('tied')              } aux_net.weight_source switched;
+    fba_ema    FBA with SLM's EMA copies ('ema')                        } the config's own is marked *
+    fba_cp     the FBA config with activation checkpointing in its modules and auxiliary nets' blocks
 
-Activation memory is the exact peak of bytes saved for backward on CPU, the peak allocated CUDA memory above
-the steady state when a GPU is present. Weights are random (init_cfg dropped): no download.
+Total memory is what a user sees: the peak of every live tensor over one whole step after 2 warm-up steps
+(parameters, buffers, gradients, optimizer state, activations, checkpointing's recomputation, temporaries,
+the feature bank): ``max_memory_allocated`` on a GPU, torch's tensor tracker (MemTracker) on CPU, with its
+breakdown by category in the JSON. Activation memory, the secondary column, is the peak of bytes saved for
+backward. Weights are random (init_cfg dropped): no download.
 """
 import argparse
 import copy
@@ -25,6 +32,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import fba_mm  # noqa: E402,F401
 import torch  # noqa: E402
+from fba_mm.core import WEIGHT_SOURCES  # noqa: E402
 from fba_mm.core.benchmark import measure_training  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
@@ -45,13 +53,54 @@ def drop_init_cfg(cfg):
     return cfg
 
 
+ROWS = ('e2e', 'e2e_cp', 'fba', 'fba_copy', 'fba_tied', 'fba_ema', 'fba_cp')
+
+
 def variants(model_cfg, task):
-    """The four rows: name -> (model config, is_local_learner)."""
+    """The rows: name -> (model config, is_local_learner)."""
     arch = drop_init_cfg(copy.deepcopy(model_cfg.architecture))
     fba = copy.deepcopy(model_cfg)
     fba.architecture = arch
-    return dict(e2e=(arch, False), e2e_cp=task.end_to_end_checkpointed(arch), fba=(fba, True),
-                fba_cp=(task.fba_checkpointed(fba), True))
+    rows = dict(e2e=(arch, False), e2e_cp=task.end_to_end_checkpointed(arch), fba=(fba, True))
+    if fba.get('aux_net', {}).get('type', 'SLMAuxNet') == 'SLMAuxNet':
+        for source in WEIGHT_SOURCES:
+            switched = copy.deepcopy(fba)
+            switched.aux_net = dict(switched.get('aux_net', dict(type='SLMAuxNet')), weight_source=source)
+            rows[f'fba_{source}'] = (switched, True)
+    rows['fba_cp'] = (task.fba_checkpointed(fba), True)
+    return rows
+
+
+def benchmark(cfg: Config, batch_size: int, input_size, rows=None, warmup: int = 2, iters: int = 3) -> dict:
+    """Measure ``rows`` (default: all) of fba_mm config ``cfg`` on one random batch; name -> measurements."""
+    if 'architecture' not in cfg.model:
+        raise SystemExit(f'{cfg.filename}: model has no "architecture"; give a fba_mm config (its architecture is '
+                         'the baseline)')
+    scope = cfg.get('default_scope', 'mmdet')
+    task = importlib.import_module(TASKS[scope])
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    batch = task.benchmark_batch(cfg.model.architecture, batch_size, *input_size)
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+    optim_cfg.pop('constructor', None)
+    results = {}
+    variants_ = variants(cfg.model, task)
+    selected = rows or [r for r in variants_ if not (r == 'fba' and 'fba_copy' in variants_)]
+    for name, (model_cfg, local) in variants_.items():
+        if name not in selected:
+            continue
+        torch.manual_seed(0)
+        with DefaultScope.overwrite_default_scope(scope):
+            model = MODELS.build(model_cfg).to(device)
+        model.init_weights()
+        ow_cfg = dict(copy.deepcopy(optim_cfg), **(dict(constructor='LocalOptimWrapperConstructor') if local else {}))
+        optim_wrapper = build_optim_wrapper(model, ow_cfg)
+        results[name] = measure_training(model, optim_wrapper, batch, warmup=warmup, iters=iters)
+        print(f'[{name}] ' + ', '.join(f'{k}={v:.3f}' if isinstance(v, float) else f'{k}={v}'
+                                       for k, v in results[name].items()), file=sys.stderr, flush=True)
+        del model, optim_wrapper
+        if device == 'cuda':
+            torch.cuda.empty_cache()
+    return results
 
 
 def main():
@@ -59,8 +108,10 @@ def main():
     parser.add_argument('config')
     parser.add_argument('--input-size', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'))
     parser.add_argument('--batch-size', type=int, default=2)
-    parser.add_argument('--iters', type=int, default=3, help='timed iterations per row (median; after 2 warm-up steps)')
-    parser.add_argument('--only', nargs='+', choices=['e2e', 'e2e_cp', 'fba', 'fba_cp'])
+    parser.add_argument('--warmup', type=int, default=2, help='steps before the measured one (>= 1: optimizer state)')
+    parser.add_argument('--iters', type=int, default=3, help='timed steps per row after the measured one (median); '
+                        '0: no timing')
+    parser.add_argument('--only', nargs='+', choices=ROWS, help='rows to measure (default: all)')
     parser.add_argument('--json', help='also write the numbers here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. model.aux_net.scale=0.5')
@@ -69,52 +120,46 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    if 'architecture' not in cfg.model:
-        sys.exit(f'{args.config}: model has no "architecture"; give a fba_mm config (its architecture is the baseline)')
-    scope = cfg.get('default_scope', 'mmdet')
-    task = importlib.import_module(TASKS[scope])
-    device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    batch = task.benchmark_batch(cfg.model.architecture, args.batch_size, *args.input_size)
-    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
-    optim_cfg.pop('constructor', None)
-
-    results = {}
-    for name, (model_cfg, local) in variants(cfg.model, task).items():
-        if args.only and name not in args.only:
-            continue
-        torch.manual_seed(0)
-        with DefaultScope.overwrite_default_scope(scope):
-            model = MODELS.build(model_cfg).to(device)
-        model.init_weights()
-        ow_cfg = dict(copy.deepcopy(optim_cfg), **(dict(constructor='LocalOptimWrapperConstructor') if local else {}))
-        optim_wrapper = build_optim_wrapper(model, ow_cfg)
-        results[name] = measure_training(model, optim_wrapper, batch, iters=args.iters)
-        print(f'[{name}] ' + ', '.join(f'{k}={v:.3f}' if isinstance(v, float) else f'{k}={v}'
-                                       for k, v in results[name].items()), file=sys.stderr, flush=True)
-        del model, optim_wrapper
-        if device == 'cuda':
-            torch.cuda.empty_cache()
-
-    base = results.get('e2e')
-    print(f'\n{osp.basename(args.config)}: batch {args.batch_size} x {args.input_size[0]}x{args.input_size[1]}, '
-          f'{torch.cuda.get_device_name() if device == "cuda" else "CPU"} '
-          f'({"CUDA peak allocated" if device == "cuda" else "exact saved-tensor bytes"})')
-    print(f'| {"run":7} | activation MiB | vs e2e | params+grads+optim MiB | s/iter | vs e2e |')
-    print('|---------|---------------:|-------:|-----------------------:|-------:|-------:|')
-    for name, r in results.items():
-        rel_mem = f'{r["activation_mib"] / base["activation_mib"]:.2f}' if base else '-'
-        rel_t = f'{r["sec_per_iter"] / base["sec_per_iter"]:.2f}' if base else '-'
-        print(f'| {name:7} | {r["activation_mib"]:14.1f} | {rel_mem:>6} | {r["state_mib"]:22.1f} | '
-              f'{r["sec_per_iter"]:6.2f} | {rel_t:>6} |')
-    for name, r in results.items():
-        if 'module_activation_mib' in r:
-            print(f'{name} peak per module (MiB): ' +
-                  ', '.join(f'{k} {v:.1f}' for k, v in r['module_activation_mib'].items()))
+    results = benchmark(cfg, args.batch_size, args.input_size, args.only, args.warmup, args.iters)
+    print(report(results, cfg, args.batch_size, args.input_size))
     if args.json:
-        meta = dict(config=args.config, batch_size=args.batch_size, input_size=args.input_size,
-                    device=torch.cuda.get_device_name() if device == 'cuda' else 'cpu')
+        meta = dict(config=args.config, batch_size=args.batch_size, input_size=args.input_size, device=_device_name(),
+                    weight_source=cfg.model.get('aux_net', {}).get('weight_source', 'copy'),
+                    command=' '.join(['python', 'tools/analysis/benchmark_memory.py'] + sys.argv[1:]))
         with open(args.json, 'w') as f:
             json.dump(dict(results, meta=meta), f, indent=2)
+
+
+def _device_name() -> str:
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu'
+
+
+def report(results, cfg, batch_size, input_size) -> str:
+    """The markdown table (total memory first, as a user measures it) and the per-module peaks."""
+    base = results.get('e2e')
+    rel = lambda r, key: f'{r[key] / base[key]:.2f}' if base and r[key] and base[key] else '-'  # noqa: E731
+    own = 'fba_' + cfg.model.get('aux_net', {}).get('weight_source', 'copy')
+    how = 'max_memory_allocated' if torch.cuda.is_available() else 'every live tensor, MemTracker'
+    lines = [f'{osp.basename(cfg.filename)}: batch {batch_size} x {input_size[0]}x{input_size[1]}, '
+             f'{_device_name()} (total: {how}; '
+             'activation: bytes saved for backward)',
+             '| run | total MiB | vs e2e | params | grads | optimizer | activations | temporaries | '
+             'activation MiB | vs e2e | s/iter | vs e2e |',
+             '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
+    for name, r in results.items():
+        p = r['total_parts_mib']
+        parts = ' | '.join(f'{p.get(k, float("nan")):.0f}' for k in ('params', 'grads', 'optimizer', 'activations',
+                                                                       'temporaries'))
+        secs = f'{r["sec_per_iter"]:.2f}' if r['sec_per_iter'] else '-'
+        lines.append(f'| {name}{"*" if name == own else ""} | {r["total_mib"]:.1f} | {rel(r, "total_mib")} | {parts} | '
+                     f'{r["activation_mib"]:.1f} | {rel(r, "activation_mib")} | {secs} | '
+                     f'{rel(r, "sec_per_iter")} |')
+    for name, r in results.items():
+        if r.get('module_total_mib'):
+            lines.append(f'{name} total peak per module (MiB): ' +
+                         ', '.join(f'{k} {v:.1f}' for k, v in r['module_total_mib'].items()) +
+                         f'; bank {r["bank_mib"]:.1f}')
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__':

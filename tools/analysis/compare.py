@@ -12,8 +12,11 @@ bytes), seconds per iteration (median of 3), auxiliary-net parameters and FLOPs 
 (forward + backward, torch's FlopCounterMode). Accuracy is the final val metric: mean and standard deviation
 over the seeds. The tables and plots go into the task's section of docs/benchmarks.md.
 
-Runs (``--runs``): e2e, e2e_cp, and <strategy>-k<K> for strategy in slm, slm_nobank, dgl, augloc:
-    slm         FBA: SLM auxiliary nets with the feature bank (fba_mm's default)
+Runs (``--runs``): e2e, e2e_cp, and <strategy>-k<K> for strategy in slm, slm_tied, slm_ema, slm_nobank, dgl,
+augloc:
+    slm         FBA: SLM auxiliary nets with the feature bank, trained copies (weight_source='copy')
+    slm_tied    the same, the auxiliary nets tied to the main parts (weight_source='tied')
+    slm_ema     the same, EMA copies of the main parts (weight_source='ema')
     slm_nobank  the same without the feature bank (the ablation)
     dgl         a few fresh convs + the task head on the live feature alone (DGL)
     augloc      fresh layers shaped like uniformly sampled later layers, depth shrinking with depth (AugLocal)
@@ -38,12 +41,15 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 STRATEGIES = {
     'slm': dict(use_bank=True),
+    'slm_tied': dict(use_bank=True, aux_net_options=dict(weight_source='tied')),
+    'slm_ema': dict(use_bank=True, aux_net_options=dict(weight_source='ema')),
     'slm_nobank': dict(use_bank=False),
     'dgl': dict(use_bank=False, aux_net=dict(type='DGLAuxNet')),
     'augloc': dict(use_bank=False, aux_net=dict(type='AugLocAuxNet')),
 }
 RUNS = ['e2e', 'e2e_cp'] + [f'{s}-k{k}' for s in STRATEGIES for k in (2, 4)]
 LABELS = dict(e2e='end-to-end', e2e_cp='end-to-end + checkpointing', slm='FBA (SLM + bank)',
+              slm_tied='FBA, SLM tied', slm_ema='FBA, SLM EMA',
               slm_nobank='SLM, no bank', dgl='DGL', augloc='AugLocal')
 
 TASKS = dict(
@@ -79,6 +85,7 @@ def run_config(task: str, run: str, options=None) -> Config:
         switch = copy.deepcopy(STRATEGIES[strategy])
         if 'aux_net' in switch:
             cfg.model.aux_net = switch.pop('aux_net')  # replaced whole: the SLM knobs mean nothing to others
+        cfg.model.aux_net.update(switch.pop('aux_net_options', {}))
         cfg.model.update(switch)
     if options:
         cfg.merge_from_dict(options)
@@ -167,29 +174,30 @@ def markdown(rows: list, task: str, command: str, extra_rows=(), images=()) -> s
     e2e = next((r for r in rows if r['run'] == 'e2e'), None)
     heads = [name for _, name, _ in spec['metrics']]
     lines = [f'### {spec["title"]}', '', f'Regenerate: `{command}`', '',
-             '| run | ' + ' | '.join(heads) + ' | seeds | activation MiB | vs e2e | s/iter | vs e2e | aux params (M) '
-             '| GFLOPs/iter (train) |',
-             '|---|' + '---:|' * (len(heads) + 7)]
+             '| run | ' + ' | '.join(heads) + ' | seeds | total MiB | vs e2e | activation MiB | vs e2e | s/iter | '
+             'vs e2e | aux params (M) | GFLOPs/iter (train) |',
+             '|---|' + '---:|' * (len(heads) + 9)]
     for name, values in extra_rows:
-        lines.append(f'| {name} | ' + ' | '.join(values) + ' | - ' * 7 + '|')
+        lines.append(f'| {name} | ' + ' | '.join(values) + ' | - ' * 9 + '|')
     for r in rows:
         cells = []
         for key, _, digits in spec['metrics']:
             mean, std, n = r[key]
             cells.append(f'{mean:.{digits}f} ± {std:.{digits}f}' if n > 1 else f'{mean:.{digits}f}')
-        mem, sec = r.get('activation_mib'), r.get('sec_per_iter')
+        total, mem, sec = r.get('total_mib'), r.get('activation_mib'), r.get('sec_per_iter')
         rel = lambda v, key: f'{v / e2e[key]:.2f}' if v is not None and e2e and e2e.get(key) else '-'  # noqa: E731
         fmt = lambda v, f: format(v, f) if v is not None else '-'  # noqa: E731
-        lines.append(f'| {label(r["run"])} | ' + ' | '.join(cells) + f' | {len(r["seeds"])} | {fmt(mem, ".1f")} | '
+        lines.append(f'| {label(r["run"])} | ' + ' | '.join(cells) + f' | {len(r["seeds"])} | {fmt(total, ".1f")} | '
+                     f'{rel(total, "total_mib")} | {fmt(mem, ".1f")} | '
                      f'{rel(mem, "activation_mib")} | {fmt(sec, ".3f")} | {rel(sec, "sec_per_iter")} | '
                      f'{fmt(r.get("aux_params_m"), ".3f")} | {fmt(r.get("train_gflops"), ".1f")} |')
     lines += [''] + [f'![{alt}]({path})' for alt, path in images]
     return '\n'.join(lines) + '\n'
 
 
-def update_doc(doc: str, task: str, text: str) -> None:
-    """Replace the task's generated section of the doc (between its markers); the prose around it stays."""
-    start, end = f'<!-- compare:{task}:start -->', f'<!-- compare:{task}:end -->'
+def update_doc(doc: str, section: str, text: str) -> None:
+    """Replace a generated section of the doc (between its markers); the prose around it stays."""
+    start, end = f'<!-- compare:{section}:start -->', f'<!-- compare:{section}:end -->'
     body = open(doc).read() if osp.exists(doc) else '# Benchmarks\n'
     block = f'{start}\n{text}{end}'
     if start in body:
@@ -207,13 +215,13 @@ def plot_memory_vs_accuracy(rows: list, task: str, out_file: str) -> None:
     key, name, _ = TASKS[task]['metrics'][0]
     fig, ax = plt.subplots(figsize=(6.4, 4), dpi=120)
     for r in rows:
-        if r.get('activation_mib') is None:
+        if r.get('total_mib') is None:
             continue
         mean, std, _ = r[key]
-        ax.errorbar(r['activation_mib'], mean, yerr=std, fmt='o', capsize=3)
-        ax.annotate(label(r['run']), (r['activation_mib'], mean), fontsize=7, xytext=(4, 3),
+        ax.errorbar(r['total_mib'], mean, yerr=std, fmt='o', capsize=3)
+        ax.annotate(label(r['run']), (r['total_mib'], mean), fontsize=7, xytext=(4, 3),
                     textcoords='offset points')
-    ax.set_xlabel('activation memory of one training step (MiB)')
+    ax.set_xlabel('total memory of one training step (MiB, every live tensor)')
     ax.set_ylabel(f'val {name} (mean ± std over seeds)')
     ax.set_title(TASKS[task]['title'], fontsize=10)
     ax.grid(alpha=0.3)
@@ -230,6 +238,8 @@ def main():
     parser.add_argument('--work-root', default='work_dirs/compare')
     parser.add_argument('--doc', default='docs/benchmarks.md')
     parser.add_argument('--images', default='docs/images')
+    parser.add_argument('--section', help='name of the generated section of the doc (default: the task), so that a '
+                        'comparison of other runs does not replace it')
     parser.add_argument('--report-only', action='store_true',
                         help='train nothing: measure and report the runs that have finished')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -269,19 +279,20 @@ def main():
     measures_file = osp.join(root, 'measures.json')
     measures = json.load(open(measures_file)) if osp.exists(measures_file) else {}
     for run in results:
-        if run not in measures:
+        if 'total_mib' not in measures.get(run, {}):  # (measures of older versions lack the total)
             print(f'measuring {run} (memory, speed, FLOPs) ...', flush=True)
             measures[run] = measure(run_config(args.task, run, args.cfg_options), args.task)
             json.dump(measures, open(measures_file, 'w'), indent=1)
 
     rows = summarise(results, measures, args.task)
     os.makedirs(args.images, exist_ok=True)
-    images = [(f'{args.task}: memory vs accuracy', osp.join(args.images, f'compare_{args.task}_memory_accuracy.png'))]
+    section = args.section or args.task
+    images = [(f'{section}: memory vs accuracy', osp.join(args.images, f'compare_{section}_memory_accuracy.png'))]
     plot_memory_vs_accuracy(rows, args.task, images[0][1])
     from fba_mm.core.plots import plot_module_losses
     for run in results:
         if run.endswith('-k4'):
-            path = osp.join(args.images, f'compare_{args.task}_module_losses_{run}.png')
+            path = osp.join(args.images, f'compare_{section}_module_losses_{run}.png')
             if plot_module_losses(osp.join(root, run, f'seed{args.seeds[0]}'), path,
                                   title=f'{label(run)}: local loss of every module (seed {args.seeds[0]})'):
                 images.append((f'{label(run)} per-module losses', path))
@@ -295,7 +306,7 @@ def main():
             images.append(('val crops: LR, bicubic, end-to-end, FBA, HR', picture))
     text = markdown(rows, args.task, command, extra_rows, [(a, osp.relpath(p, osp.dirname(args.doc)))
                                                            for a, p in images])
-    update_doc(args.doc, args.task, text)
+    update_doc(args.doc, section, text)
     print('\n' + text)
     print(f'written to {args.doc}')
 

@@ -1,0 +1,16 @@
+# Mask R-CNN R50-FPN on COCO, trained by FBA with K=4 local modules: the Faster R-CNN recipe
+# (faster-rcnn_r50_fpn_fba-k4_1x_coco.py) on the stock Mask R-CNN; the auxiliary nets run the main model's own
+# blocks, neck, box and mask heads, detached (weight_source='tied'). docs/det.md has the measurements.
+_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
+custom_imports = dict(imports=['fba_mm.det'], allow_failed_imports=False)
+
+model = dict(
+    _delete_=True,
+    type='LocalLearningDetector',
+    architecture={{_base_.model}},
+    split_points=['layer2.2', 'layer3', 'layer4'],
+    aux_net=dict(type='SLMAuxNet', depth=1, weight_source='tied', scale=0.5,
+                 train_cfg=dict(rcnn=dict(sampler=dict(num=128)))))
+optim_wrapper = dict(constructor='LocalOptimWrapperConstructor')
+custom_hooks = [dict(type='LocalLearningHook')]
+model_wrapper_cfg = dict(type='LocalDistributedDataParallel')

@@ -1,0 +1,136 @@
+"""The contract of an auxiliary net, and where the weights of its copies of main-model parts come from.
+
+An SLM auxiliary net runs "later blocks + neck + heads" of the model. Those parts are *mirrors*: modules with
+the architecture of a main-model part (a copy made at construction), declared with :meth:`AuxNet.mirror` as
+``(path in the aux net, path in the architecture)`` pairs. ``weight_source`` decides where their weights come
+from; every choice keeps module k's parameters trained by its local loss alone:
+
+``'copy'`` (the original SLM)
+    trained copies: initialised from the main weights by :meth:`AuxNet.init_from_architecture` (after
+    pretrained weights load) and then trained by the local loss. Parameters, gradients and optimizer state.
+``'tied'``
+    no weights of its own. While module k trains (forward and backward, see :meth:`AuxNet.bound_to`), each
+    mirror holds the main part's parameters *detached* and a private copy of its buffers (BN statistics), so
+    the local loss's gradient reaches the live feature, and through it module k, but never the main part, and
+    the main part's running statistics are not moved by the auxiliary pass. It always sees the current main
+    weights. No parameters, gradients or optimizer state.
+``'ema'``
+    frozen copies (``requires_grad=False``, so no gradients and no optimizer state) that follow the main
+    weights by an exponential moving average after every training step (:meth:`AuxNet.update_from_architecture`,
+    ``ema_momentum`` 0.995 as in MAN): ``w <- m * w + (1 - m) * w_main``.
+"""
+import contextlib
+import itertools
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from .split import ConfigError
+
+WEIGHT_SOURCES = ('copy', 'tied', 'ema')
+
+
+def check_weight_source(weight_source: str, ema_momentum: float) -> None:
+    if weight_source not in WEIGHT_SOURCES:
+        raise ConfigError(f'aux_net.weight_source={weight_source!r}: choose one of {WEIGHT_SOURCES} (copy: trained '
+                          'copies of the main parts; tied: the main parts themselves, detached; ema: frozen copies '
+                          'that follow the main weights by a moving average)')
+    if not 0.0 <= ema_momentum < 1.0:
+        raise ConfigError(f'aux_net.ema_momentum={ema_momentum}: need 0 <= ema_momentum < 1 (MAN uses 0.995)')
+
+
+class AuxNet(BaseModule):
+    """Base of the auxiliary nets that train one local module.
+
+    A learner builds one per local module k < K, calls it inside module k's forward, and, around module k's
+    forward *and* backward, enters :meth:`bound_to` (tied weights need to be in place while non-reentrant
+    checkpointing recomputes). After pretrained weights load it calls :meth:`init_from_architecture`; after
+    every training step :meth:`update_from_architecture`. Strategies that mirror main-model parts (SLM) call
+    :meth:`mirror` at the end of their constructor; strategies with fresh layers (DGL, AugLocal) do not.
+
+    Example (a task's SLM)::
+
+        self.blocks = nn.ModuleList([copy.deepcopy(layer3[0])])
+        self.mirror([('blocks.0', 'backbone.layer3.0')], weight_source='tied')
+    """
+
+    weight_source = 'copy'
+    ema_momentum = 0.995
+
+    def __init__(self, init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self._mirrors: List[Tuple[str, str]] = []
+        self._hollow: List[Tuple[nn.Module, str, str, str]] = []  # (module, 'p'/'b', name, source module's path)
+
+    # ------------------------------------------------------------------ declaring mirrors
+    def mirror(self, pairs: Sequence[Tuple[str, str]], weight_source: str = 'copy',
+               ema_momentum: float = 0.995) -> None:
+        """Declare ``pairs`` of (path in this aux net, path in the architecture) as mirrors of main parts with
+        the same structure, and apply ``weight_source`` to them."""
+        check_weight_source(weight_source, ema_momentum)
+        self.weight_source, self.ema_momentum = weight_source, ema_momentum
+        self._mirrors = list(pairs)
+        for path, source in self._mirrors:
+            part = self.get_submodule(path)
+            if weight_source == 'ema':
+                part.requires_grad_(False)
+            elif weight_source == 'tied':
+                # empty slots, filled by bound_to(): the copy made at construction is dropped here
+                for rel, m in part.named_modules():
+                    for kind, store in (('p', m._parameters), ('b', m._buffers)):
+                        for name in list(store):
+                            if store[name] is not None:
+                                store[name] = None
+                                self._hollow.append((m, kind, name, f'{source}.{rel}' if rel else source))
+
+    def mirror_pairs(self) -> List[Tuple[str, str]]:
+        return list(self._mirrors)
+
+    def _sources(self, architecture: nn.Module) -> Iterator[Tuple[nn.Module, nn.Module]]:
+        for path, source in self._mirrors:
+            yield self.get_submodule(path), architecture.get_submodule(source)
+
+    # ------------------------------------------------------------------ the learner's calls
+    def init_from_architecture(self, architecture: nn.Module) -> None:
+        """Copies and EMA copies take the main weights (tied mirrors have none to take)."""
+        if self.weight_source == 'tied':
+            return
+        for part, source in self._sources(architecture):
+            part.load_state_dict(source.state_dict())
+
+    @torch.no_grad()
+    def update_from_architecture(self, architecture: nn.Module) -> None:
+        """EMA copies move towards the main weights: ``w <- m * w + (1 - m) * w_main`` (integer buffers, e.g.
+        BN's batch counter, are copied)."""
+        if self.weight_source != 'ema':
+            return
+        for part, source in self._sources(architecture):
+            theirs = dict(itertools.chain(source.named_parameters(), source.named_buffers()))
+            for name, w in itertools.chain(part.named_parameters(), part.named_buffers()):
+                w_main = theirs[name]
+                if w.is_floating_point():
+                    w.lerp_(w_main, 1.0 - self.ema_momentum)
+                else:
+                    w.copy_(w_main)
+
+    def bound_to(self, architecture: Optional[nn.Module]):
+        """Context in which tied mirrors hold the main parts' detached parameters and a copy of their buffers."""
+        if self.weight_source != 'tied' or not self._hollow:
+            return contextlib.nullcontext()
+        return self._bind(architecture)
+
+    @contextlib.contextmanager
+    def _bind(self, architecture: nn.Module):
+        try:
+            for module, kind, name, source_path in self._hollow:
+                source = architecture.get_submodule(source_path)
+                if kind == 'p':
+                    module._parameters[name] = source._parameters[name].detach()
+                else:  # private: an auxiliary pass in train mode must not move the main BN statistics
+                    module._buffers[name] = source._buffers[name].clone()
+            yield
+        finally:
+            for module, kind, name, _ in self._hollow:
+                (module._parameters if kind == 'p' else module._buffers)[name] = None

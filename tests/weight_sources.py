@@ -1,0 +1,69 @@
+"""Shared checks of the auxiliary nets' weight sources (copy, tied, ema) for every task."""
+import copy
+
+import torch
+from mmengine.optim import build_optim_wrapper
+
+from fba_mm.core import module_name
+
+LOCAL_OPTIM = dict(constructor='LocalOptimWrapperConstructor',
+                   optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
+
+
+def optimizer_params(learner):
+    ow = build_optim_wrapper(learner, copy.deepcopy(LOCAL_OPTIM))
+    return ow, {name: [p for g in w.optimizer.param_groups for p in g['params']] for name, w in ow.items()}
+
+
+def assert_no_optimizer_state_beyond_the_architecture(learner):
+    """Tied and EMA auxiliary nets: the optimizers hold exactly the architecture's trainable parameters."""
+    ow, params = optimizer_params(learner)
+    held = [id(p) for ps in params.values() for p in ps]
+    assert sorted(held) == sorted(id(p) for p in learner.architecture.parameters() if p.requires_grad)
+    aux = {id(p) for a in learner.aux_nets for p in a.parameters()}
+    assert not set(held) & aux
+    return ow
+
+
+def assert_aux_backward_reaches_module_k_only(learner, make_data, k=0):
+    """Module k's local loss, backward alone: gradients on module k's parameters, none anywhere else, and the
+    main model's buffers (BN statistics) unchanged by the auxiliary pass."""
+    learner.zero_grad(set_to_none=True)
+    buffers = {n: b.clone() for n, b in learner.architecture.named_buffers()}
+    data = learner.data_preprocessor(make_data(), True)
+    with torch.no_grad():
+        feature = learner.forward_prefix(data['inputs'])
+    for j in range(k):  # earlier modules only provide the input (and the bank)
+        with torch.no_grad(), learner.aux_weights(j):
+            feature, _ = learner.forward_local(j, feature, data['data_samples'])
+    own = {id(p) for path in learner.local_module_paths()[k] for p in learner.get_submodule(path).parameters()}
+    with learner.aux_weights(k):
+        _, losses = learner.forward_local(k, feature, data['data_samples'])
+        loss, _ = learner.parse_losses(losses)
+        loss.backward()
+    learner.feature_bank.clear()
+    with_grad = {n for n, p in learner.named_parameters() if p.grad is not None}
+    assert with_grad, 'the local loss reached no parameter'
+    strays = [n for n, p in learner.named_parameters() if p.grad is not None and id(p) not in own]
+    assert not strays, f'module {module_name(k)}\'s local loss reached {strays[:5]}'
+    for n, b in learner.architecture.named_buffers():
+        if not any(n.startswith(p[len('architecture.'):]) for p in learner.local_module_paths()[k]):
+            assert torch.equal(b, buffers[n]), f'the auxiliary pass moved {n}'
+    learner.zero_grad(set_to_none=True)
+
+
+def assert_ema_follows_the_main_weights(learner, make_data, momentum):
+    """After a step: every EMA weight is m * (its value before) + (1 - m) * (the main weight after)."""
+    ow = build_optim_wrapper(learner, copy.deepcopy(LOCAL_OPTIM))
+    before = [{n: t.clone() for n, t in a.state_dict().items()} for a in learner.aux_nets]
+    learner.train_step(make_data(), ow)
+    moved = 0
+    for aux, old in zip(learner.aux_nets, before):
+        for path, source in aux.mirror_pairs():
+            main = learner.architecture.get_submodule(source)
+            for name, w in aux.get_submodule(path).named_parameters():
+                w_main = main.get_parameter(name)
+                torch.testing.assert_close(w, momentum * old[f'{path}.{name}'] + (1 - momentum) * w_main)
+                assert not w.requires_grad
+                moved += not torch.equal(w, old[f'{path}.{name}'])
+    assert moved  # the main weights changed, so did the EMA copies
