@@ -2,5 +2,5 @@
 # module 2 is layer3 + layer4 + neck + heads. See docs/det.md for memory and speed.
 _base_ = './faster-rcnn_r50_fpn_fba-k4_1x_coco.py'
 
-# one auxiliary net only: the full-resolution SLM
-model = dict(split_points=['layer3'], aux_net=dict(_delete_=True, type='SLMAuxNet', depth=1))
+# one auxiliary net only: the full-resolution SLM, tied to the main model's own parts
+model = dict(split_points=['layer3'], aux_net=dict(_delete_=True, type='SLMAuxNet', depth=1, weight_source='tied'))

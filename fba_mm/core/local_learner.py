@@ -188,14 +188,15 @@ class LocalLearner(BaseModel):
         self.check_optim_wrapper(optim_wrapper)
         steps = local_steps if local_steps is not None else self.local_steps
         bank = self.feature_bank
-        total = TotalMemoryMeter(self, optim_wrapper) if self.measure_memory else None
-        meter = ActivationMemoryMeter(self) if self.measure_memory else None
+        measure = self.measure_memory
+        total = TotalMemoryMeter(self, optim_wrapper) if measure else None
+        meter = ActivationMemoryMeter(self) if measure else None
         bank.clear()
         bank.peak_bytes = 0
         log_vars = OrderedDict()
         try:
             with contextlib.ExitStack() as measuring:
-                if meter is not None:
+                if measure:
                     measuring.enter_context(total)
                     measuring.enter_context(meter)
                 data = self.data_preprocessor(data, True)
@@ -204,7 +205,7 @@ class LocalLearner(BaseModel):
                 for k, step in enumerate(steps):
                     name = module_name(k)
                     wrapper = optim_wrapper[name]
-                    if meter is not None:
+                    if measure:
                         meter.reset()
                         total.window_peak()  # the prefix's (or the previous module's) window ends here
                     with self.aux_weights(k):  # tied auxiliary weights stay bound through the backward
@@ -214,7 +215,7 @@ class LocalLearner(BaseModel):
                         wrapper.update_params(loss)
                     for key, value in module_log.items():
                         log_vars[f'{name}.{key}'] = value.detach()
-                    if meter is not None:
+                    if measure:
                         log_vars[f'{name}.act_mib'] = torch.tensor(meter.peak_mib)
                         module_total = total.window_peak()
                         if module_total >= 0:
@@ -227,7 +228,7 @@ class LocalLearner(BaseModel):
             bank_bytes = bank.peak_bytes
             bank.clear()
         log_vars['loss'] = log_vars[f'{module_name(self.num_modules - 1)}.loss']
-        if meter is not None:
+        if measure:
             log_vars['total_mib'] = torch.tensor(total.peak_mib)
             for part, mib in total.breakdown_mib.items():
                 log_vars[f'total_mib.{part}'] = torch.tensor(mib)

@@ -43,11 +43,14 @@ def test_tied_and_ema_add_no_optimizer_state(weight_source):
         assert not any(k.startswith('aux_nets.') for k in learner.state_dict())
 
 
-@pytest.mark.parametrize('k', [0, 1])
-def test_tied_local_loss_reaches_module_k_only_and_leaves_main_statistics(k):
+@pytest.mark.parametrize('k, knobs', [(0, {}), (1, {}), (0, dict(with_cp=True))])
+def test_tied_local_loss_reaches_module_k_only_and_leaves_main_statistics(k, knobs):
     # norm_eval=False: the tied blocks run in train mode on the auxiliary input, the case that could move the
-    # main BN statistics
-    assert_aux_backward_reaches_module_k_only(build('tied', norm_eval=False), batch, k)
+    # main BN statistics. with_cp: mmdet's (reentrant) checkpointing recomputes the tied blocks in the backward,
+    # when their weights must still be bound.
+    learner = build('tied', norm_eval=False, **knobs)
+    assert all(b.with_cp for b in learner.aux_nets[0].blocks.modules() if hasattr(b, 'with_cp')) == bool(knobs)
+    assert_aux_backward_reaches_module_k_only(learner, batch, k)
 
 
 def test_tied_aux_net_computes_what_a_fresh_copy_of_the_main_parts_computes():

@@ -2,7 +2,7 @@
 activation checkpointing, on the same random batch, in one run.
 
     python tools/analysis/benchmark_memory.py CONFIG [--input-size H W] [--batch-size N] [--only ROW ...]
-                                              [--json FILE] [--cfg-options k=v ...]
+                                              [--json FILE] [--from-json FILE] [--cfg-options k=v ...]
 
 CONFIG is a fba_mm config (model type LocalLearningDetector / LocalLearningEditor); its ``architecture`` is
 the end-to-end baseline. The rows:
@@ -113,6 +113,7 @@ def main():
                         '0: no timing')
     parser.add_argument('--only', nargs='+', choices=ROWS, help='rows to measure (default: all)')
     parser.add_argument('--json', help='also write the numbers here')
+    parser.add_argument('--from-json', help='measure nothing: print the table of a JSON this script wrote')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. model.aux_net.scale=0.5')
     args = parser.parse_args()
@@ -120,6 +121,11 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.from_json:
+        results = json.load(open(args.from_json))
+        meta = results.pop('meta')
+        print(report(results, cfg, meta['batch_size'], meta['input_size']))
+        return
     results = benchmark(cfg, args.batch_size, args.input_size, args.only, args.warmup, args.iters)
     print(report(results, cfg, args.batch_size, args.input_size))
     if args.json:
@@ -140,20 +146,19 @@ def report(results, cfg, batch_size, input_size) -> str:
     rel = lambda r, key: f'{r[key] / base[key]:.2f}' if base and r[key] and base[key] else '-'  # noqa: E731
     own = 'fba_' + cfg.model.get('aux_net', {}).get('weight_source', 'copy')
     how = 'max_memory_allocated' if torch.cuda.is_available() else 'every live tensor, MemTracker'
+    timed = any(r['sec_per_iter'] for r in results.values())
     lines = [f'{osp.basename(cfg.filename)}: batch {batch_size} x {input_size[0]}x{input_size[1]}, '
-             f'{_device_name()} (total: {how}; '
-             'activation: bytes saved for backward)',
+             f'{_device_name()} (total: {how}; activation: bytes saved for backward)',
              '| run | total MiB | vs e2e | params | grads | optimizer | activations | temporaries | '
-             'activation MiB | vs e2e | s/iter | vs e2e |',
-             '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
+             'activation MiB | vs e2e |' + (' s/iter | vs e2e |' if timed else ''),
+             '|---|' + '---:|' * (11 if timed else 9)]
     for name, r in results.items():
         p = r['total_parts_mib']
         parts = ' | '.join(f'{p.get(k, float("nan")):.0f}' for k in ('params', 'grads', 'optimizer', 'activations',
                                                                        'temporaries'))
-        secs = f'{r["sec_per_iter"]:.2f}' if r['sec_per_iter'] else '-'
+        secs = f' {r["sec_per_iter"]:.2f} | {rel(r, "sec_per_iter")} |' if r['sec_per_iter'] else ' - | - |'
         lines.append(f'| {name}{"*" if name == own else ""} | {r["total_mib"]:.1f} | {rel(r, "total_mib")} | {parts} | '
-                     f'{r["activation_mib"]:.1f} | {rel(r, "activation_mib")} | {secs} | '
-                     f'{rel(r, "sec_per_iter")} |')
+                     f'{r["activation_mib"]:.1f} | {rel(r, "activation_mib")} |' + (secs if timed else ''))
     for name, r in results.items():
         if r.get('module_total_mib'):
             lines.append(f'{name} total peak per module (MiB): ' +
