@@ -27,11 +27,11 @@ class LocalOptimWrapperDict(OptimWrapperDict):
 class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """Builds one ``OptimWrapper`` per local module (``m1``..``mK``) from a stock ``optim_wrapper`` config.
 
-    Parameters that need no gradient (frozen EMA copies of an auxiliary net) are left out.
     Every module gets the same optimizer settings, wrapper type (``AmpOptimWrapper`` too), ``clip_grad``,
     ``accumulative_counts`` and ``paramwise_cfg`` (matched against full parameter names, so stock
     ``custom_keys`` such as ``'backbone'`` keep working). Parameter schedulers in ``param_scheduler`` are
-    applied to each module's optimizer.
+    applied to each module's optimizer. Parameters that need no gradient (an auxiliary net's frozen EMA copies)
+    are left out: nothing here updates them.
 
     Example::
 
@@ -71,7 +71,6 @@ class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         wrapper_cfg = copy.deepcopy(self.optim_wrapper_cfg)
         wrapper_cfg.setdefault('type', 'OptimWrapper')
         optimizer_cfg = copy.deepcopy(self.optimizer_cfg)
-        # a parameter that needs no gradient (an EMA copy of an auxiliary net) is updated by nothing here
         if self.paramwise_cfg:
             params: List[Dict] = []
             for path in paths:

@@ -65,8 +65,15 @@ def test_resume_after_interruption_is_bitwise_exact(uninterrupted, tmp_path):
     for it in range(1, 7):
         for key in ('m1.loss', 'm2.loss', 'm3.loss', 'm4.loss', 'loss', 'm1.lr', 'm4.lr'):
             assert straight[it][key] == interrupted[it][key], (it, key)
-    # every module logs its own loss and the activation memory is logged
-    assert all(f'm{k}.act_mib' in straight[1] for k in range(1, 5)) and straight[1]['act_mib'] > 0
+    # every module logs its own loss, and the memory of a whole step is logged: the total (every live tensor)
+    # with its parts, each module's peak, and the activations saved for backward
+    first = straight[1]
+    assert all(f'm{k}.act_mib' in first and f'm{k}.total_mib' in first for k in range(1, 5)) and first['act_mib'] > 0
+    parts = [first[f'total_mib.{p}'] for p in ('params', 'buffers', 'grads', 'optimizer', 'activations',
+                                                'temporaries', 'other')]
+    assert first['total_mib'] == pytest.approx(sum(parts), rel=1e-4)
+    assert first['total_mib'] == pytest.approx(max(first[f'm{k}.total_mib'] for k in range(1, 5)), rel=1e-4)
+    assert first['total_mib.params'] > 0 and first['total_mib.activations'] > 0
     # the loss fell (the run trains something)
     assert straight[6]['loss'] < straight[1]['loss']
     a, b = weights(uninterrupted / 'iter_6.pth'), weights(tmp_path / 'iter_6.pth')
