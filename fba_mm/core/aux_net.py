@@ -72,6 +72,9 @@ class AuxNet(BaseModule):
         check_weight_source(weight_source, ema_momentum)
         self.weight_source, self.ema_momentum = weight_source, ema_momentum
         self._mirrors = list(pairs)
+        if weight_source == 'tied':
+            self._bound = False
+            self.register_forward_pre_hook(_refuse_unbound)
         for path, source in self._mirrors:
             part = self.get_submodule(path)
             if weight_source == 'ema':
@@ -130,7 +133,16 @@ class AuxNet(BaseModule):
                     module._parameters[name] = source._parameters[name].detach()
                 else:  # private: an auxiliary pass in train mode must not move the main BN statistics
                     module._buffers[name] = source._buffers[name].clone()
+            self._bound = True
             yield
         finally:
+            self._bound = False
             for module, kind, name, _ in self._hollow:
                 (module._parameters if kind == 'p' else module._buffers)[name] = None
+
+
+def _refuse_unbound(aux: AuxNet, args) -> None:
+    if not aux._bound:
+        raise RuntimeError(f'{type(aux).__name__} has tied weights (weight_source=\'tied\'): it holds no weights of its '
+                           'own and runs only inside learner.aux_weights(k), which binds the main model\'s (train_step '
+                           'does this for every module).')

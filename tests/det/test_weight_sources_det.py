@@ -79,3 +79,10 @@ def test_ema_copies_follow_the_main_weights():
 def test_bad_weight_source_is_named():
     with pytest.raises(ConfigError, match="weight_source='shared'.*copy.*tied.*ema"):
         build('shared')
+
+
+def test_tied_aux_net_outside_its_binding_says_so():
+    learner = build('tied')
+    data = learner.data_preprocessor(batch(), True)
+    with pytest.raises(RuntimeError, match='tied weights.*aux_weights'):
+        learner.aux_nets[0]({1: torch.randn(2, 128, 8, 8)}, data['data_samples'])
