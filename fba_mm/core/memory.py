@@ -6,6 +6,7 @@ The activation meter counts, exactly and deterministically, the bytes of tensors
 (they are not activations), and released when autograd frees the saved tensor. It does not see what
 non-reentrant checkpointing recomputes in the backward pass; the total meter does.
 """
+import functools
 import weakref
 from typing import Dict, Iterable, Optional
 
@@ -115,8 +116,9 @@ class ActivationMemoryMeter:
 CATEGORIES = ('params', 'buffers', 'grads', 'optimizer', 'activations', 'temporaries', 'other')
 
 
+@functools.lru_cache(maxsize=None)
 def _tracker_class():
-    from torch.distributed._tools.mem_tracker import MemTracker
+    from torch.distributed._tools.mem_tracker import MemTracker  # imported when first needed: it is not light
 
     class _NoHook:
         def remove(self) -> None:
