@@ -21,7 +21,7 @@ from; every choice keeps module k's parameters trained by its local loss alone:
 """
 import contextlib
 import itertools
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -118,7 +118,7 @@ class AuxNet(BaseModule):
                 else:
                     w.copy_(w_main)
 
-    def bound_to(self, architecture: Optional[nn.Module]):
+    def bound_to(self, architecture: nn.Module):
         """Context in which tied mirrors hold the main parts' detached parameters and a copy of their buffers."""
         if self.weight_source != 'tied' or not self._hollow:
             return contextlib.nullcontext()

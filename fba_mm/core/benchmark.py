@@ -6,7 +6,7 @@ from typing import Dict
 import torch
 import torch.nn as nn
 
-from .memory import ActivationMemoryMeter, MiB, TotalMemoryMeter, state_breakdown
+from .memory import ActivationMemoryMeter, MiB, TotalMemoryMeter, optimizers_of, state_breakdown
 
 
 def _sync():
@@ -16,8 +16,7 @@ def _sync():
 
 def state_bytes(model: nn.Module, optim_wrapper) -> Dict[str, int]:
     """Parameters, their gradients (one per trainable parameter, as during a step) and optimizer state."""
-    wrappers = optim_wrapper.values() if hasattr(optim_wrapper, 'values') else [optim_wrapper]
-    state = state_breakdown([model] + [w.optimizer for w in wrappers])
+    state = state_breakdown([model] + optimizers_of(optim_wrapper))
     params = list(model.parameters())
     return dict(params=state['params'], grads=sum(p.numel() * p.element_size() for p in params if p.requires_grad),
                 optimizer=state['optimizer'])
@@ -25,8 +24,7 @@ def state_bytes(model: nn.Module, optim_wrapper) -> Dict[str, int]:
 
 def optimizer_param_count(optim_wrapper) -> int:
     """How many parameter tensors the optimizers hold (0 extra for auxiliary nets without trained weights)."""
-    wrappers = optim_wrapper.values() if hasattr(optim_wrapper, 'values') else [optim_wrapper]
-    return sum(len(g['params']) for w in wrappers for g in w.optimizer.param_groups)
+    return sum(len(g['params']) for o in optimizers_of(optim_wrapper) for g in o.param_groups)
 
 
 def measure_training(model: nn.Module, optim_wrapper, batch: dict, warmup: int = 2, iters: int = 3) -> Dict:
@@ -71,7 +69,6 @@ def measure_training(model: nn.Module, optim_wrapper, batch: dict, warmup: int =
                optimizer_params=optimizer_param_count(optim_wrapper))
     if local:
         out['module_activation_mib'] = {k[:-len('.act_mib')]: float(v) for k, v in log.items() if k.endswith('.act_mib')}
-        out['module_total_mib'] = {k[:-len('.total_mib')]: float(v) for k, v in log.items()
-                                   if k.endswith('.total_mib') and k.startswith('m')}
+        out['module_total_mib'] = {k[:-len('.total_mib')]: float(v) for k, v in log.items() if k.endswith('.total_mib')}
         out['bank_mib'] = float(log['bank_mib'])  # detached features held for later modules (in the total)
     return out

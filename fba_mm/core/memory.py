@@ -110,7 +110,6 @@ class ActivationMemoryMeter:
         return self.peak_bytes / MiB
 
 
-
 # ---------------------------------------------------------------------------------------------- total memory
 #: categories of :class:`TotalMemoryMeter`'s breakdown, in the order reports print them
 CATEGORIES = ('params', 'buffers', 'grads', 'optimizer', 'activations', 'temporaries', 'other')
@@ -173,12 +172,8 @@ class TotalMemoryMeter:
     def __init__(self, *tracked, device: Optional[str] = None) -> None:
         self._tracked = []
         for obj in tracked:
-            if hasattr(obj, 'optim_wrappers'):  # OptimWrapperDict
-                self._tracked += [w.optimizer for w in obj.optim_wrappers.values()]
-            elif hasattr(obj, 'optimizer') and not isinstance(obj, nn.Module):  # OptimWrapper
-                self._tracked.append(obj.optimizer)
-            else:
-                self._tracked.append(obj)
+            is_wrapper = hasattr(obj, 'optimizer') or hasattr(obj, 'optim_wrappers')
+            self._tracked += optimizers_of(obj) if is_wrapper and not isinstance(obj, nn.Module) else [obj]
         if device is None:
             params = [p for m in self._tracked if isinstance(m, nn.Module) for p in m.parameters()][:1]
             device = params[0].device.type if params else 'cpu'
@@ -233,6 +228,12 @@ class TotalMemoryMeter:
     @property
     def breakdown_mib(self) -> Dict[str, float]:
         return {k: v / MiB for k, v in self.breakdown.items()}
+
+
+def optimizers_of(optim_wrapper) -> list:
+    """The optimizers inside an ``OptimWrapper`` or an ``OptimWrapperDict`` (one per local module)."""
+    wrappers = optim_wrapper.optim_wrappers.values() if hasattr(optim_wrapper, 'optim_wrappers') else [optim_wrapper]
+    return [w.optimizer for w in wrappers]
 
 
 def state_breakdown(tracked) -> Dict[str, int]:
