@@ -27,24 +27,22 @@ def patch_torchvision_operators() -> None:
 
 
 def patch_checkpoint_loading() -> None:
-    """Load local checkpoints with ``weights_only=False``, as mmengine did before torch 2.6.
+    """Load local checkpoints safely on torch >= 2.6: ``weights_only=True`` with an allowlist of exactly the types
+    mmengine checkpoints hold (:func:`fba_mm.core.checkpoint.load_checkpoint_file`).
 
-    mmengine 0.10.7 calls ``torch.load`` without ``weights_only``; since torch 2.6 that defaults to True
-    and every mmengine checkpoint (its ``meta`` and ``message_hub`` hold Python objects) fails to load,
-    so ``--resume`` breaks. Only files the user names are loaded, as before.
+    mmengine 0.10.7 calls ``torch.load`` without ``weights_only``; torch >= 2.6 defaults that to True and refuses
+    every mmengine checkpoint (its ``message_hub`` holds Python objects), so ``--resume`` breaks. Turning
+    ``weights_only`` off would let any checkpoint run code; the allowlist applies to each load only.
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 
+    from .checkpoint import load_checkpoint_file
+
     if getattr(CheckpointLoader, '_fba_mm_patched', False):
         return
-
     @CheckpointLoader.register_scheme(prefixes='', force=True)
-    def load_from_local(filename, map_location):
-        import os.path as osp
-        filename = osp.expanduser(filename)
-        if not osp.isfile(filename):
-            raise FileNotFoundError(f'{filename} can not be found.')
-        return torch.load(filename, map_location=map_location, weights_only=False)
+    def load_from_local(filename, map_location):  # the name mmengine's log line shows ('by local backend')
+        return load_checkpoint_file(filename, map_location)
 
     CheckpointLoader._fba_mm_patched = True
 

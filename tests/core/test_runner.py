@@ -9,6 +9,8 @@ import sys
 import pytest
 import torch
 
+from fba_mm.core.checkpoint import load_checkpoint_file
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'tests', 'data', 'toy_local_k4.py')
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, osp.join(ROOT, 'tests')]), OMP_NUM_THREADS='1')
@@ -41,7 +43,7 @@ def logged(work_dir):
 
 
 def weights(path):
-    return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+    return load_checkpoint_file(str(path), map_location='cpu')['state_dict']  # the loader mmengine uses here
 
 
 @pytest.fixture(scope='module')
@@ -83,7 +85,7 @@ def test_resume_after_interruption_is_bitwise_exact(uninterrupted, tmp_path):
 def test_stock_checkpoint_is_written_and_loads_strictly(uninterrupted):
     from toy_task import ToyCNN
     for it in (3, 6):
-        stock = torch.load(uninterrupted / f'iter_{it}_stock.pth', weights_only=False)
+        stock = torch.load(uninterrupted / f'iter_{it}_stock.pth')  # torch's default (weights_only) loads it
         model = ToyCNN()
         model.load_state_dict(stock['state_dict'], strict=True)
         full = weights(uninterrupted / f'iter_{it}.pth')

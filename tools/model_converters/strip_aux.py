@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
-from fba_mm.core.checkpoint import stock_checkpoint  # noqa: E402
+from fba_mm.core.checkpoint import load_checkpoint_file, stock_checkpoint  # noqa: E402
 
 
 def main():
@@ -21,7 +21,7 @@ def main():
     parser.add_argument('src', help='checkpoint saved while training with fba_mm')
     parser.add_argument('dst', help='where to write the stock checkpoint')
     args = parser.parse_args()
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=False)
+    checkpoint = load_checkpoint_file(args.src, map_location='cpu')  # weights_only, with mmengine's types allowed
     stock = stock_checkpoint(checkpoint)
     dropped = len(checkpoint['state_dict']) - len(stock['state_dict'])
     torch.save(stock, args.dst)
