@@ -16,21 +16,24 @@ from mmengine.registry import DATASETS, METRICS, MODELS
 from fba_mm.core import LocalLearner
 
 
-def conv_bn_relu(cin, cout, stride=1):
+def conv_bn_relu(cin, cout, stride=1, norm=True):
+    if not norm:  # no batch statistics: a batch's gradient is the mean of its samples' gradients
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.ReLU())
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
 
 
 @MODELS.register_module()
 class ToyCNN(BaseModel):
-    """Stem (frozen) + 4 stages of 2 blocks + linear classifier; ``forward(mode='loss')`` as a stock model."""
+    """Stem (frozen) + 4 stages of 2 blocks + linear classifier; ``forward(mode='loss')`` as a stock model.
+    ``norm=False`` builds every block as conv+ReLU (with a conv bias) instead of conv+BN+ReLU."""
 
     def __init__(self, channels=(8, 16, 32, 64), strides=(1, 2, 2, 2), num_classes=4, frozen_stem=True,
-                 data_preprocessor=None, init_cfg=None):
+                 data_preprocessor=None, init_cfg=None, norm=True):
         super().__init__(data_preprocessor=data_preprocessor or dict(type='BaseDataPreprocessor'), init_cfg=init_cfg)
-        self.stem = conv_bn_relu(3, channels[0])
+        self.stem = conv_bn_relu(3, channels[0], norm=norm)
         stages, cin = [], channels[0]
         for c, s in zip(channels, strides):
-            stages.append(nn.Sequential(conv_bn_relu(cin, c, s), conv_bn_relu(c, c)))
+            stages.append(nn.Sequential(conv_bn_relu(cin, c, s, norm), conv_bn_relu(c, c, norm=norm)))
             cin = c
         self.stages = nn.Sequential(*stages)
         self.head = nn.Linear(cin, num_classes)

@@ -67,3 +67,39 @@ def assert_ema_follows_the_main_weights(learner, make_data, momentum):
                 assert not w.requires_grad
                 moved += not torch.equal(w, old[f'{path}.{name}'])
     assert moved  # the main weights changed, so did the EMA copies
+
+
+def mirrored_weights(learner):
+    """(aux net k, mirror path, tensor name) -> (the mirror's tensor, the main part's), tied ones while bound."""
+    out = {}
+    for k, aux in enumerate(learner.aux_nets):
+        with learner.aux_weights(k):
+            for path, source in aux.mirror_pairs():
+                main = dict(learner.architecture.get_submodule(source).state_dict(keep_vars=True))
+                for name, w in aux.get_submodule(path).state_dict(keep_vars=True).items():
+                    out[(k, path, name)] = (w.detach().clone(), main[name].detach().clone())
+    assert out, 'no mirrors to compare'
+    return out
+
+
+def assert_load_from_recopies_the_aux_nets(learner, stock_model):
+    """``load_from`` a stock checkpoint (mmengine's loader, non-strict, after init_weights): every mirror takes the
+    loaded weights. A fba_mm checkpoint that holds the auxiliary weights keeps them (a resume stays exact)."""
+    from mmengine.runner.checkpoint import load_state_dict
+    stock = {k: v + 0.5 if v.is_floating_point() else v for k, v in stock_model.state_dict().items()}
+    load_state_dict(learner, stock, strict=False)
+    for key, (mirror, main) in mirrored_weights(learner).items():
+        assert torch.equal(main, stock[_main_key(learner, key)]), key  # the stock weights did load
+        assert torch.equal(mirror, main), f'{key} kept its pre-load weights'
+    if learner.aux_nets[0].weight_source != 'tied':
+        trained = {k: v - 0.25 if v.is_floating_point() and k.startswith('aux_nets.') else v
+                   for k, v in learner.state_dict().items()}
+        load_state_dict(learner, trained, strict=True)
+        for k, v in learner.state_dict().items():
+            assert torch.equal(v, trained[k]), k
+
+
+def _main_key(learner, key):
+    k, path, name = key
+    source = dict(learner.aux_nets[k].mirror_pairs())[path]
+    return f'{source}.{name}'

@@ -8,11 +8,13 @@ CONFIG can be the fba_mm config the model was trained with (the checkpoint as sa
 import argparse
 import os
 import os.path as osp
+import pickle
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import fba_mm  # noqa: E402,F401
+from fba_mm.core import ConfigError  # noqa: E402
 from fba_mm.core.dist import init_cpu_distributed  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -65,8 +67,11 @@ def main():
         cfg.test_evaluator = with_dump(cfg.test_evaluator, args.out)
 
     init_cpu_distributed(args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.test()
+    try:
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        runner.test()
+    except (ConfigError, pickle.UnpicklingError) as e:  # a wrong config or an untrusted file: say why, no trace
+        sys.exit(f'{type(e).__name__}: {e}')
 
 
 if __name__ == '__main__':

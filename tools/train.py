@@ -6,11 +6,13 @@
 import argparse
 import os
 import os.path as osp
+import pickle
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without installing
 
 import fba_mm  # noqa: E402,F401  (stack fixes + engine registration, before anything imports torchvision)
+from fba_mm.core import ConfigError  # noqa: E402
 from fba_mm.core.dist import init_cpu_distributed  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -60,8 +62,11 @@ def main():
         cfg.load_from = args.resume
 
     init_cpu_distributed(args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    try:
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        runner.train()
+    except (ConfigError, pickle.UnpicklingError) as e:  # a wrong config or an untrusted file: say why, no trace
+        sys.exit(f'{type(e).__name__}: {e}')
 
 
 if __name__ == '__main__':

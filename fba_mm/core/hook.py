@@ -85,6 +85,15 @@ class LocalLearningHook(Hook):
             self.memory_interval = loggers[0].interval if loggers else 50
         self._learner(runner).measure_memory = self.log_memory and runner.iter % self.memory_interval == 0
 
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        stripped = (checkpoint.get('meta') or {}).get('fba_mm')
+        if getattr(runner, '_resume', False) and stripped and 'optimizer' not in checkpoint:
+            raise ConfigError(
+                'this is an auxiliary-free checkpoint for the stock config (no auxiliary nets, optimizer state or '
+                'message hub), so training cannot resume from it exactly. Resume from the full checkpoint beside it '
+                '(iter_N.pth, not iter_N_stock.pth), or start a new run from its weights with load_from=... and no '
+                '--resume (the auxiliary nets are then copied from the loaded weights).')
+
     # --- auxiliary-free checkpoints
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self.save_stock:

@@ -75,6 +75,7 @@ class LocalLearner(BaseModel):
         self._local_steps: List[LocalStep] = []
         # set by LocalLearningHook (or by hand): measure activation memory in train_step
         self.measure_memory = False
+        self.register_load_state_dict_post_hook(self._recopy_unloaded_aux)
 
     # ------------------------------------------------------------------ adapter interface
     def trunk_blocks(self) -> 'OrderedDict[str, nn.Module]':
@@ -289,10 +290,22 @@ class LocalLearner(BaseModel):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # accept a stock checkpoint (``load_from`` a detector/editor trained without fba_mm): its keys lack
-        # ``architecture.``; auxiliary nets keep their init_weights() copies then.
+        # ``architecture.``
         own = prefix + ARCH_PREFIX
         if state_dict and not any(k.startswith(own) or k.startswith(prefix + 'aux_nets.') for k in state_dict):
             for key in [k for k in state_dict if k.startswith(prefix)]:
                 state_dict[own + key[len(prefix):]] = state_dict.pop(key)
+        # auxiliary nets the checkpoint has no weights for (a stock checkpoint, or one trained with another
+        # weight source) take theirs from the loaded architecture once it has loaded (_recopy_unloaded_aux):
+        # mmengine applies ``load_from`` after init_weights(), so their init_weights() copies would be stale
+        self._aux_not_loaded = [k for k in range(len(getattr(self, 'aux_nets', ())))
+                                if not any(key.startswith(f'{prefix}aux_nets.{k}.') for key in state_dict)]
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
+    @staticmethod
+    def _recopy_unloaded_aux(learner: 'LocalLearner', incompatible_keys) -> None:
+        """``load_state_dict`` post-hook (torch's and mmengine's loaders both call it, after every child loaded)."""
+        for k in getattr(learner, '_aux_not_loaded', ()):
+            if hasattr(learner.aux_nets[k], 'init_from_architecture'):
+                learner.aux_nets[k].init_from_architecture(learner.architecture)
+        learner._aux_not_loaded = []

@@ -108,3 +108,9 @@ def test_two_gloo_processes_keep_ranks_identical(uninterrupted, tmp_path):
     assert weights(tmp_path / 'iter_6.pth').keys() == weights(uninterrupted / 'iter_6.pth').keys()
     # one DDP per module, each with its gradients as views into its buckets (no second copy of them)
     assert (tmp_path / 'ddp_rank0.txt').read_text() == ' '.join(['True'] * 4)
+
+
+def test_resuming_from_a_stock_checkpoint_says_to_use_the_full_one(uninterrupted, tmp_path):
+    result = train(tmp_path, '--resume', str(uninterrupted / 'iter_3_stock.pth'))
+    assert result.returncode != 0
+    assert 'auxiliary-free checkpoint' in result.stderr and 'iter_N.pth' in result.stderr

@@ -2,12 +2,13 @@
 import pytest
 import torch
 
-from det_helpers import det_batch, tiny_detector
+from det_helpers import build_detector, det_batch, tiny_detector
 from fba_mm.core import ConfigError
 from fba_mm.det import LocalLearningDetector
 from isolation import assert_gradients_isolated
 from weight_sources import (assert_aux_backward_reaches_module_k_only, assert_ema_follows_the_main_weights,
-                            assert_no_optimizer_state_beyond_the_architecture, optimizer_params)
+                            assert_load_from_recopies_the_aux_nets, assert_no_optimizer_state_beyond_the_architecture,
+                            optimizer_params)
 
 SPLIT4 = ['layer2.1', 'layer3', 'layer4']
 
@@ -86,3 +87,9 @@ def test_tied_aux_net_outside_its_binding_says_so():
     data = learner.data_preprocessor(batch(), True)
     with pytest.raises(RuntimeError, match='tied weights.*aux_weights'):
         learner.aux_nets[0]({1: torch.randn(2, 128, 8, 8)}, data['data_samples'])
+
+
+@pytest.mark.parametrize('weight_source', ['copy', 'tied', 'ema'])
+def test_load_from_a_stock_checkpoint_recopies_the_aux_nets(weight_source):
+    torch.manual_seed(1)
+    assert_load_from_recopies_the_aux_nets(build(weight_source), build_detector(tiny_detector('faster_rcnn')))

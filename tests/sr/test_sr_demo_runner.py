@@ -66,3 +66,34 @@ def test_train_evaluate_and_convert(demo_root, tmp_path):
     assert len(results['fba']) == len(results['stock']) == len(VAL_PHOTOS)
     for a, b in zip(results['fba'], results['stock']):
         assert torch.equal(a['output']['pred_img'], b['output']['pred_img'])
+
+
+def test_fine_tune_from_a_stock_checkpoint_starts_the_aux_copies_from_it(demo_root, tmp_path, weight_source='copy'):
+    """``load_from`` a stock EDSR (mmengine loads it after init_weights): the auxiliary copies equal the loaded
+    weights, not the random ones of init_weights. lr=0, so one iteration moves nothing. (Every weight source:
+    tests/*/test_weight_sources_*.py, in process.)"""
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, DefaultScope
+
+    from fba_mm.core.checkpoint import load_checkpoint_file
+    from weight_sources import mirrored_weights
+
+    fba = Config.fromfile(osp.join(DEMO, 'edsr_x2c32b8_fba-k4_demo.py'))
+    fba.model.aux_net.weight_source = weight_source
+    with DefaultScope.overwrite_default_scope('mmagic'):
+        torch.manual_seed(7)
+        stock = MODELS.build(fba.model.architecture)
+        learner = MODELS.build(fba.model)
+    torch.save({'meta': {}, 'state_dict': stock.state_dict()}, tmp_path / 'stock.pth')
+    work = tmp_path / 'work'
+    run('tools/train.py', osp.join(DEMO, 'edsr_x2c32b8_fba-k4_demo.py'), '--work-dir', str(work), '--cfg-options',
+        f'load_from={tmp_path / "stock.pth"}', f'model.aux_net.weight_source={weight_source}',
+        f'train_dataloader.dataset.data_root={demo_root}/train', f'val_dataloader.dataset.data_root={demo_root}/val',
+        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0', 'train_dataloader.batch_size=2', 'optim_wrapper.optimizer.lr=0', 'train_cfg.max_iters=1',
+        'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=1')
+    learner.load_state_dict(load_checkpoint_file(str(work / 'iter_1.pth'))['state_dict'], strict=True)
+    loaded = stock.state_dict()
+    for (k, path, name), (mirror, main) in mirrored_weights(learner).items():
+        source = dict(learner.aux_nets[k].mirror_pairs())[path]
+        assert torch.equal(main, loaded[f'{source}.{name}']), (k, path, name)
+        assert torch.equal(mirror, main), (k, path, name)

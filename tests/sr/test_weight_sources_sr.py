@@ -4,9 +4,9 @@ import torch
 
 from fba_mm.sr import LocalLearningEditor
 from isolation import assert_gradients_isolated
-from sr_helpers import sr_batch, tiny_editor
+from sr_helpers import build_editor, sr_batch, tiny_editor
 from weight_sources import (assert_aux_backward_reaches_module_k_only, assert_ema_follows_the_main_weights,
-                            assert_no_optimizer_state_beyond_the_architecture)
+                            assert_load_from_recopies_the_aux_nets, assert_no_optimizer_state_beyond_the_architecture)
 
 
 def build(weight_source, name='edsr', **knobs):
@@ -37,3 +37,9 @@ def test_tied_local_loss_reaches_module_k_only():
 
 def test_ema_copies_follow_the_main_weights():
     assert_ema_follows_the_main_weights(build('ema', ema_momentum=0.9), sr_batch, 0.9)
+
+
+@pytest.mark.parametrize('weight_source', ['copy', 'tied', 'ema'])
+def test_load_from_a_stock_checkpoint_recopies_the_aux_nets(weight_source):
+    torch.manual_seed(1)
+    assert_load_from_recopies_the_aux_nets(build(weight_source), build_editor(tiny_editor('edsr')))
