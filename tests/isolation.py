@@ -6,7 +6,10 @@ from fba_mm.core import module_name
 
 
 def train_step_grads(learner, data, seed=0):
-    """Run one real ``train_step`` (lr=0, so nothing moves) and capture what each module's optimizer steps with."""
+    """Run one real ``train_step`` (lr=0, so nothing moves) and capture what each module's optimizer steps with.
+
+    The step runs under the learner's isolation guard, which also catches what the capture cannot see: a gradient
+    that reaches an earlier module after it has stepped, and a module output handed on with its graph."""
     ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor',
                                            optimizer=dict(type='SGD', lr=0.0)))
     captured = {}
@@ -15,7 +18,11 @@ def train_step_grads(learner, data, seed=0):
             lambda opt, args, kwargs, name=name: captured.__setitem__(
                 name, [None if p.grad is None else p.grad.clone() for p in opt.param_groups[0]['params']]))
     torch.manual_seed(seed)
-    learner.train_step(data, ow)
+    learner.check_isolation = True
+    try:
+        learner.train_step(data, ow)
+    finally:
+        learner.check_isolation = False
     return ow, captured
 
 
@@ -34,7 +41,7 @@ def local_loss_grads(learner, data, ow, seed=0):
             trainable = [p for p in params if p.requires_grad]
             grads = iter(torch.autograd.grad(loss, trainable, allow_unused=True))
         out[module_name(k)] = [next(grads) if p.requires_grad else None for p in params]
-        feature = output.detach()
+        feature = learner.detach_output(output)
     learner.feature_bank.clear()
     return out
 

@@ -58,8 +58,11 @@ class ToyLocalCNN(LocalLearner):
     """Local learner for :class:`ToyCNN`: auxiliary net = global pool of the live feature and of every bank
     feature, then a linear classifier (bank features make the auxiliary input wider, so ``use_bank`` matters)."""
 
-    def __init__(self, architecture, split_points, use_bank=True, **kwargs):
+    def __init__(self, architecture, split_points, use_bank=True, poison=None, **kwargs):
         super().__init__(architecture, split_points, use_bank=use_bank, **kwargs)
+        # dict(module=2, iters=[1], ranks=[1]): module 2's loss is NaN at those iterations (runner.iter, 0-based)
+        # on those ranks, a diverging auxiliary net on demand
+        self.poison = poison
         self.build_split()
         num_classes = self.architecture.head.out_features
         aux = []
@@ -88,10 +91,19 @@ class ToyLocalCNN(LocalLearner):
         for name in self.module_blocks(k):
             feature = self.architecture.get_submodule(name)(feature)
         if k == self.num_modules - 1:
-            return feature, self.architecture.head_loss(feature, labels)
+            return feature, self.poisoned(k, self.architecture.head_loss(feature, labels))
         pooled = [f.mean((2, 3)) for f in self.feature_bank.for_aux().values()] + [feature.mean((2, 3))]
         self.feature_bank.push(f'm{k + 1}', feature)
-        return feature, dict(loss_aux=F.cross_entropy(self.aux_nets[k](torch.cat(pooled, 1)), labels))
+        return feature, self.poisoned(k, dict(loss_aux=F.cross_entropy(self.aux_nets[k](torch.cat(pooled, 1)), labels)))
+
+    def poisoned(self, k, losses):
+        from mmengine.dist import get_rank
+        from mmengine.logging import MessageHub
+        p = self.poison
+        if p and k + 1 == p['module'] and MessageHub.get_current_instance().get_info('iter') in p['iters'] \
+                and get_rank() in p.get('ranks', [0]):
+            return {key: v * float('nan') for key, v in losses.items()}
+        return losses
 
 
 @DATASETS.register_module()

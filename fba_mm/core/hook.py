@@ -2,7 +2,7 @@
 import glob
 import os
 import os.path as osp
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from mmengine.hooks import Hook, LoggerHook
@@ -37,16 +37,23 @@ class LocalLearningHook(Hook):
     step (1.3x for EDSR x2 on our machines), which is why it is not every iteration.
     With ``plot=True`` the per-module loss curves are saved as ``work_dir/module_losses.png`` after training.
 
+    ``check_isolation=True`` (or a number of iterations; True means the first 5) asserts gradient isolation on
+    the first iterations (:class:`~fba_mm.core.isolation.IsolationGuard`): while module k trains no gradient lands
+    on a parameter outside module k, and what it hands on carries no graph. A leak stops training with a
+    ``GradientLeakError`` that names the parameters. Worth turning on whenever a new model, auxiliary net or
+    adapter is tried; it costs a hook per parameter on those iterations and nothing after.
+
     Example::
 
-        custom_hooks = [dict(type='LocalLearningHook', log_memory=True, save_stock=True)]
+        custom_hooks = [dict(type='LocalLearningHook', log_memory=True, save_stock=True, check_isolation=True)]
     """
 
     priority = 'LOWEST'  # after CheckpointHook (VERY_LOW), so the checkpoint it saved exists
 
     def __init__(self, log_memory: bool = True, memory_interval: Optional[int] = None, save_stock: bool = True,
-                 plot: bool = True) -> None:
+                 plot: bool = True, check_isolation: Union[bool, int] = False) -> None:
         self.plot = plot
+        self.isolation_iters = 5 if check_isolation is True else int(check_isolation)
         self.log_memory = log_memory
         self.memory_interval = memory_interval
         self.save_stock = save_stock
@@ -83,7 +90,9 @@ class LocalLearningHook(Hook):
         if self.memory_interval is None:
             loggers = [h for h in runner.hooks if isinstance(h, LoggerHook)]
             self.memory_interval = loggers[0].interval if loggers else 50
-        self._learner(runner).measure_memory = self.log_memory and runner.iter % self.memory_interval == 0
+        learner = self._learner(runner)
+        learner.measure_memory = self.log_memory and runner.iter % self.memory_interval == 0
+        learner.check_isolation = runner.iter < self.isolation_iters
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         stripped = (checkpoint.get('meta') or {}).get('fba_mm')

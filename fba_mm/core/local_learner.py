@@ -1,16 +1,19 @@
 """The task-agnostic half of supervised local learning: the split, the per-module train step, the bank."""
 import contextlib
+import logging
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from mmengine.registry import MODELS
 
 from .checkpoint import ARCH_PREFIX
 from .feature_bank import FeatureBank
+from .isolation import IsolationGuard, detach_output
 from .memory import ActivationMemoryMeter, MiB, TotalMemoryMeter
 from .split import ConfigError, even_split_points, resolve_split_points
 
@@ -55,6 +58,11 @@ class LocalLearner(BaseModel):
         split_points (list[str] | int): names of the blocks where modules 2..K begin (``['layer3', 'layer4']``,
             ``['body.8']``), or an int K for K modules of (nearly) equal numbers of blocks.
         use_bank (bool): give auxiliary nets the feature bank (False is the no-bank ablation).
+        max_consecutive_skips (int): a module whose loss is not finite skips that iteration (no backward, no step;
+            with gradient accumulation, the accumulated gradients of a window that ends there are dropped) while
+            the other modules go on; ``m{k}.skipped`` logs it. Training stops with an error once *every* module
+            has skipped this many iterations in a row. Under DDP the ranks decide together (one rank's NaN skips
+            the module on all ranks), so they stay identical.
         data_preprocessor: defaults to the architecture's own.
     """
 
@@ -62,6 +70,7 @@ class LocalLearner(BaseModel):
                  architecture: Union[dict, nn.Module],
                  split_points: Union[Sequence[str], int],
                  use_bank: bool = True,
+                 max_consecutive_skips: int = 10,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if isinstance(architecture, dict):
@@ -76,6 +85,13 @@ class LocalLearner(BaseModel):
         # set by LocalLearningHook (or by hand): measure activation memory in train_step
         self.measure_memory = False
         self.register_load_state_dict_post_hook(self._recopy_unloaded_aux)
+        # set by LocalLearningHook(check_isolation=...) for the first iterations: assert gradient isolation
+        self.check_isolation = False
+        if max_consecutive_skips < 1:
+            raise ConfigError(f'max_consecutive_skips={max_consecutive_skips}: need at least 1')
+        self.max_consecutive_skips = max_consecutive_skips
+        self._skips_in_a_row: List[int] = []
+        self._skipped: List[int] = []
 
     # ------------------------------------------------------------------ adapter interface
     def trunk_blocks(self) -> 'OrderedDict[str, nn.Module]':
@@ -192,6 +208,10 @@ class LocalLearner(BaseModel):
         measure = self.measure_memory
         total = TotalMemoryMeter(self, optim_wrapper) if measure else None
         meter = ActivationMemoryMeter(self) if measure else None
+        guard = IsolationGuard(self, {n: [p for g in w.optimizer.param_groups for p in g['params']]
+                                      for n, w in optim_wrapper.items()}) if self.check_isolation else None
+        if len(self._skipped) != self.num_modules:
+            self._skipped, self._skips_in_a_row = [0] * self.num_modules, [0] * self.num_modules
         bank.clear()
         bank.peak_bytes = 0
         log_vars = OrderedDict()
@@ -209,25 +229,35 @@ class LocalLearner(BaseModel):
                     if measure:
                         meter.reset()
                         total.window_peak()  # the prefix's (or the previous module's) window ends here
-                    with self.aux_weights(k):  # tied auxiliary weights stay bound through the backward
+                    watching = guard.watch(name) if guard else contextlib.nullcontext()
+                    with watching, self.aux_weights(k):  # tied auxiliary weights stay bound through the backward
                         with wrapper.optim_context(step):
                             output, losses = step(feature, data['data_samples'])
                         loss, module_log = self.parse_losses(losses)
-                        wrapper.update_params(loss)
+                        skip = not self._all_ranks_finite(loss)
+                        if skip:
+                            self._skip_update(k, wrapper)
+                        else:
+                            wrapper.update_params(loss)
+                    self._skips_in_a_row[k] = self._skips_in_a_row[k] + 1 if skip else 0
                     for key, value in module_log.items():
                         log_vars[f'{name}.{key}'] = value.detach()
+                    log_vars[f'{name}.skipped'] = torch.tensor(float(skip))
                     if measure:
                         log_vars[f'{name}.act_mib'] = torch.tensor(meter.peak_mib)
                         module_total = total.window_peak()
                         if module_total >= 0:
                             log_vars[f'{name}.total_mib'] = torch.tensor(module_total / MiB)
                     # gradient isolation: module k+1 starts from a leaf
-                    feature = output.detach() if torch.is_tensor(output) else output
+                    feature = self.detach_output(output)
+                    if guard:
+                        guard.check_handover(name, feature, bank.for_aux())
                     del output, losses, loss
                 self.update_aux_weights()
         finally:
             bank_bytes = bank.peak_bytes
             bank.clear()
+        self._stop_if_diverged()
         log_vars['loss'] = log_vars[f'{module_name(self.num_modules - 1)}.loss']
         if measure:
             log_vars['total_mib'] = torch.tensor(total.peak_mib)
@@ -236,6 +266,40 @@ class LocalLearner(BaseModel):
             log_vars['act_mib'] = max(v for k, v in log_vars.items() if k.endswith('.act_mib'))
             log_vars['bank_mib'] = torch.tensor(bank_bytes / MiB)
         return log_vars
+
+    def detach_output(self, output):
+        """What module k+1 receives: module k's output with every tensor in it detached (any structure)."""
+        return detach_output(output)
+
+    @staticmethod
+    def _all_ranks_finite(loss: torch.Tensor) -> bool:
+        """Whether the loss is finite on every rank (one all-reduce under DDP, so that all ranks skip together)."""
+        bad = (~torch.isfinite(loss.detach())).any().float().reshape(1)
+        if torch.distributed.is_available() and torch.distributed.is_initialized() and \
+                torch.distributed.get_world_size() > 1:
+            torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
+        return not bad.item()
+
+    def _skip_update(self, k: int, wrapper) -> None:
+        """Module k's loss is not finite: no backward and no step. Its wrapper's count still advances, so
+        accumulation windows and schedules stay aligned with the other modules; a window that ends here is dropped
+        (under DDP its gradients were never all-reduced)."""
+        self._skipped[k] += 1
+        wrapper._inner_count += 1
+        if wrapper.should_update():
+            wrapper.zero_grad()
+        print_log(f'{module_name(k)}: the local loss is not finite, so this module skipped the iteration '
+                  f'({self._skipped[k]} skipped so far, {self._skips_in_a_row[k] + 1} in a row); the other modules '
+                  'go on.', logger='current', level=logging.WARNING)
+
+    def _stop_if_diverged(self) -> None:
+        n = self.max_consecutive_skips
+        if all(s >= n for s in self._skips_in_a_row):
+            raise FloatingPointError(
+                f'every local module\'s loss has been non-finite for {n} iterations in a row, so nothing has trained '
+                f'since (skipped per module: {dict(zip(map(module_name, range(self.num_modules)), self._skipped))}). '
+                'Training has diverged: lower the learning rate, add warm-up or clip_grad, or check the data; '
+                'max_consecutive_skips in the model config sets the patience.')
 
     def aux_weights(self, k: int):
         """Context for module ``k``'s forward and backward: its auxiliary net's tied weights are bound (see

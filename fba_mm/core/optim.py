@@ -1,8 +1,10 @@
 """One optimizer wrapper per local module, built from the user's stock ``optim_wrapper`` config."""
 import copy
+import logging
 from typing import Dict, List
 
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
 
@@ -29,7 +31,13 @@ class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
     Every module gets the same optimizer settings, wrapper type (``AmpOptimWrapper`` too), ``clip_grad``,
     ``accumulative_counts`` and ``paramwise_cfg`` (matched against full parameter names, so stock
-    ``custom_keys`` such as ``'backbone'`` keep working). Parameter schedulers in ``param_scheduler`` are
+    ``custom_keys`` such as ``'backbone'`` keep working).
+
+    ``clip_grad`` clips each module separately: ``max_norm`` bounds the norm of each module's gradient, so the norm
+    of the whole model's gradient can reach ``sqrt(K) * max_norm`` (end-to-end training bounds the whole). Each
+    module's norm before clipping is logged as ``m{k}.grad_norm`` (``m{k}.grad_value`` for ``type='value'``).
+    Modules are trained by different losses, so a per-module bound is the meaningful one; to match an end-to-end
+    run's bound on the whole, divide ``max_norm`` by ``sqrt(K)``. A warning at start says so. Parameter schedulers in ``param_scheduler`` are
     applied to each module's optimizer. Parameters that need no gradient (an auxiliary net's frozen EMA copies)
     are left out: nothing here updates them.
 
@@ -64,7 +72,15 @@ class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         self._check_partition(model, groups)
         wrappers = {}
         for k, paths in enumerate(groups):
-            wrappers[module_name(k)] = self._build_one(model, paths)
+            wrappers[module_name(k)] = wrapper = self._build_one(model, paths)
+            if hasattr(wrapper, 'grad_name'):  # set by clip_grad: log each module's norm under its own key
+                wrapper.grad_name = f'{module_name(k)}.{wrapper.grad_name}'
+        if self.optim_wrapper_cfg.get('clip_grad'):
+            print_log(
+                f'clip_grad={self.optim_wrapper_cfg["clip_grad"]} applies to each of the {len(groups)} local modules '
+                f'separately: the norm of the whole gradient can reach sqrt({len(groups)}) x max_norm. Each module\'s '
+                'norm is logged as m{k}.grad_norm; to bound the whole as end-to-end does, divide max_norm by '
+                f'sqrt({len(groups)}).', logger='current', level=logging.WARNING)
         return LocalOptimWrapperDict(**wrappers)
 
     def _build_one(self, model: nn.Module, paths: List[str]):

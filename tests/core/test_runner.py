@@ -16,10 +16,11 @@ CONFIG = osp.join(ROOT, 'tests', 'data', 'toy_local_k4.py')
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, osp.join(ROOT, 'tests')]), OMP_NUM_THREADS='1')
 
 
-def with_hook(tmp_path, hook: str) -> str:
-    """The toy config plus one more custom hook."""
+def with_hook(tmp_path, hook: str, extra: str = '') -> str:
+    """The toy config plus one more custom hook (and ``extra`` config lines)."""
     path = tmp_path / 'config.py'
-    path.write_text(f"_base_ = {CONFIG!r}\ncustom_hooks = [dict(type='LocalLearningHook'), {hook}]\n")
+    path.write_text(f"_base_ = {CONFIG!r}\ncustom_hooks = [dict(type='LocalLearningHook', check_isolation=True), {hook}]\n"
+                    + extra)
     return str(path)
 
 
@@ -94,9 +95,18 @@ def test_stock_checkpoint_is_written_and_loads_strictly(uninterrupted):
 
 
 def test_two_gloo_processes_keep_ranks_identical(uninterrupted, tmp_path):
-    config = with_hook(tmp_path, "dict(type='DumpParams')")
+    # module 2's loss is NaN on rank 1 only, at the second iteration; every module clips its gradient
+    config = with_hook(tmp_path, "dict(type='DumpParams')",
+                       "model = dict(poison=dict(module=2, iters=[1], ranks=[1]))\n"
+                       "optim_wrapper = dict(clip_grad=dict(max_norm=10.0))\n")
     result = run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(tmp_path)])
     assert result.returncode == 0, result.stderr[-5000:]
+    log = logged(tmp_path)  # rank 0's: its own m2 loss was finite at iteration 2, and it skipped with rank 1
+    assert [log[it]['m2.skipped'] for it in range(1, 7)] == [0, 1, 0, 0, 0, 0]
+    assert all(log[2][f'm{k}.skipped'] == 0 for k in (1, 3, 4))
+    assert all(log[it][f'm{k}.grad_norm'] > 0 for it in (1, 6) for k in range(1, 5))  # each module's own norm
+    assert 'grad_norm' not in log[1]
+    assert (result.stdout + result.stderr).count('applies to each of the 4 local modules separately') == 1  # once
     rank0, rank1 = torch.load(tmp_path / 'params_rank0.pth'), torch.load(tmp_path / 'params_rank1.pth')
     initial = weights(uninterrupted / 'iter_3.pth')
     moved = [k for k in rank0 if rank0[k].is_floating_point() and not torch.equal(rank0[k], initial[k])]

@@ -18,7 +18,7 @@ optim_wrapper = dict(
     constructor='LocalOptimWrapperConstructor',
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[4], gamma=0.1)]
-custom_hooks = [dict(type='LocalLearningHook')]
+custom_hooks = [dict(type='LocalLearningHook', check_isolation=True)]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=3))
