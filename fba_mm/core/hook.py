@@ -1,13 +1,12 @@
 """The runner hook of local learning: set-up checks, memory logging, auxiliary-free checkpoints."""
-import glob
-import os
 import os.path as osp
 from typing import Optional, Union
 
-import torch
-from mmengine.hooks import Hook, LoggerHook
+from mmengine.fileio import get_file_backend
+from mmengine.hooks import CheckpointHook, Hook, LoggerHook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+from mmengine.runner.checkpoint import save_checkpoint
 
 from .checkpoint import stock_checkpoint, stock_path
 from .ddp import LocalDistributedDataParallel
@@ -18,9 +17,11 @@ from .split import ConfigError
 
 @HOOKS.register_module()
 class LocalLearningHook(Hook):
-    """Checks a local-learning run before it starts, measures activation memory, and writes, beside every
-    checkpoint the ``CheckpointHook`` saves, an auxiliary-free one that the stock config loads strictly
-    (``iter_8.pth`` -> ``iter_8_stock.pth``).
+    """Checks a local-learning run before it starts, measures memory, and writes, beside every checkpoint the
+    ``CheckpointHook`` saves, an auxiliary-free one that the stock config loads strictly (``iter_8.pth`` ->
+    ``iter_8_stock.pth``, ``best_coco_bbox_mAP_iter_8.pth`` -> ``..._stock.pth``). The copies go where the
+    checkpoints go (``out_dir``, ``backend_args``, through the hook's file backend), and when ``max_keep_ckpts`` or
+    a new best removes a checkpoint, its copy is removed too.
 
     What it refuses (each would train nothing or train wrongly, silently): a model that is not a local
     learner; an optimizer wrapper that is not split per module; distributed training through a plain DDP
@@ -57,8 +58,8 @@ class LocalLearningHook(Hook):
         self.log_memory = log_memory
         self.memory_interval = memory_interval
         self.save_stock = save_stock
-        self._converted: Optional[str] = None
-        self._pending: Optional[dict] = None
+        self._seen: dict = {}
+        self._pending: list = []
 
     @staticmethod
     def _learner(runner) -> LocalLearner:
@@ -69,7 +70,7 @@ class LocalLearningHook(Hook):
                               'split_points=...)) or remove the hook.')
         return model
 
-    def before_train(self, runner) -> None:
+    def _check_setup(self, runner) -> None:
         learner = self._learner(runner)
         learner.check_optim_wrapper(runner.optim_wrapper)
         if runner.distributed and not isinstance(runner.model, LocalDistributedDataParallel):
@@ -104,15 +105,38 @@ class LocalLearningHook(Hook):
                 '--resume (the auxiliary nets are then copied from the loaded weights).')
 
     # --- auxiliary-free checkpoints
+    # CheckpointHook publishes where it saves (``last_ckpt``, ``best_ckpt[_<metric>]`` in the message hub) just
+    # before calling runner.save_checkpoint, which calls before_save_checkpoint: the entry that changed since the
+    # last save names this save's file. The stock copy is written once that file exists (after CheckpointHook's
+    # own after_* call, this hook having the lowest priority), through CheckpointHook's file backend.
+    def before_train(self, runner) -> None:
+        self._check_setup(runner)
+        self._seen = self._checkpoint_paths(runner)  # after resume: what earlier runs saved is not this run's
+        self._pending = []
+
+    @staticmethod
+    def _checkpoint_paths(runner) -> dict:
+        info = runner.message_hub.runtime_info
+        return {k: v for k, v in info.items() if k == 'last_ckpt' or k == 'best_ckpt' or k.startswith('best_ckpt_')}
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if self.save_stock:
-            self._pending = checkpoint  # written once CheckpointHook has published its path
+        if not self.save_stock:
+            return
+        paths = self._checkpoint_paths(runner)
+        changed = [p for key, p in paths.items() if self._seen.get(key) != p]
+        self._seen = paths
+        path = changed[0] if len(changed) == 1 else paths.get('last_ckpt')
+        if path is not None:
+            self._pending.append((path, checkpoint))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         self._write_stock(runner)
 
     def after_train_epoch(self, runner) -> None:
         self._write_stock(runner)
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self._write_stock(runner)  # CheckpointHook(save_best=...) saves here
 
     def after_train(self, runner) -> None:
         self._write_stock(runner)
@@ -122,16 +146,22 @@ class LocalLearningHook(Hook):
                 runner.logger.info(f'per-module loss curves: {path}')
 
     def _write_stock(self, runner) -> None:
-        last = runner.message_hub.get_info('last_ckpt')
-        if not self.save_stock or last is None or last == self._converted or self._pending is None:
+        if not self.save_stock or not self._pending:
             return
-        self._converted, checkpoint, self._pending = last, self._pending, None
+        hooks = [h for h in runner.hooks if isinstance(h, CheckpointHook)]
+        backend = hooks[0].file_backend if hooks else get_file_backend(runner.work_dir)
+        backend_args = hooks[0].backend_args if hooks else None
+        pending, self._pending = self._pending, []
         if runner.rank != 0:
             return
-        target = stock_path(last)
-        torch.save(stock_checkpoint(checkpoint), target)
-        runner.logger.info(f'auxiliary-free checkpoint for the stock config: {target}')
-        # CheckpointHook(max_keep_ckpts=...) removed old checkpoints: remove their stripped twins too
-        for twin in glob.glob(osp.join(osp.dirname(last), '*_stock.pth')):
-            if not osp.exists(twin[:-len('_stock.pth')] + '.pth'):
-                os.remove(twin)
+        for path, checkpoint in pending:
+            if not backend.isfile(path):
+                continue  # not saved after all (or by a backend that stores directories)
+            target = stock_path(path)
+            save_checkpoint(stock_checkpoint(checkpoint), target, backend_args=backend_args)
+            runner.logger.info(f'auxiliary-free checkpoint for the stock config: {target}')
+        # CheckpointHook(max_keep_ckpts=...) and a new best checkpoint remove older checkpoints: their twins go too
+        folder = osp.dirname(pending[-1][0]) if pending else None
+        for name in backend.list_dir_or_file(folder, list_dir=False, suffix='_stock.pth'):
+            if not backend.isfile(backend.join_path(folder, name[:-len('_stock.pth')] + '.pth')):
+                backend.remove(backend.join_path(folder, name))

@@ -124,3 +124,27 @@ def test_resuming_from_a_stock_checkpoint_says_to_use_the_full_one(uninterrupted
     result = train(tmp_path, '--resume', str(uninterrupted / 'iter_3_stock.pth'))
     assert result.returncode != 0
     assert 'auxiliary-free checkpoint' in result.stderr and 'iter_N.pth' in result.stderr
+
+
+def test_stock_copies_follow_out_dir_best_and_max_keep_ckpts(tmp_path):
+    """Stock copies go where CheckpointHook writes (out_dir, its file backend), also for best checkpoints, and
+    leave with the checkpoints that max_keep_ckpts or a new best removes."""
+    out_dir = tmp_path / 'elsewhere'
+    config = with_hook(tmp_path, "dict(type='DumpParams')",
+                       'train_cfg = dict(val_interval=1)\n'
+                       f"default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=2, out_dir={str(out_dir)!r}, "
+                       "save_best='accuracy', rule='greater'))\n")
+    result = train(tmp_path / 'work', config=config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = out_dir / 'work'
+    names = sorted(os.listdir(folder))
+    full = [n for n in names if n.endswith('.pth') and not n.endswith('_stock.pth')]
+    twins = [n for n in names if n.endswith('_stock.pth')]
+    assert [n for n in full if n.startswith('iter_')] == ['iter_5.pth', 'iter_6.pth']  # max_keep_ckpts=2
+    assert any(n.startswith('best_accuracy_iter_') for n in full)
+    assert sorted(twins) == sorted(n[:-len('.pth')] + '_stock.pth' for n in full)  # one per checkpoint, no orphans
+    from toy_task import ToyCNN
+    for name in full:
+        stock = ToyCNN()
+        stock.load_state_dict(torch.load(folder / (name[:-4] + '_stock.pth'))['state_dict'], strict=True)
+        assert torch.equal(stock.head.weight, weights(folder / name)['architecture.head.weight'])
