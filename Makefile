@@ -2,7 +2,7 @@
 PYTHON ?= python3
 DEMO_CONFIG ?= configs/det/demo/faster-rcnn_r18_fpn_fba-k4_demo.py
 
-.PHONY: install install-tests demo demo-sr test test-all
+.PHONY: install install-tests demo demo-sr test test-all lint
 
 install:
 	bash tools/install.sh
@@ -24,3 +24,7 @@ test: install-tests
 
 test-all: install-tests
 	$(PYTHON) -m pytest tests
+
+# flake8 + isort rules through ruff (ruff.toml), as CI runs them; `ruff check --fix .` sorts imports
+lint: install-tests
+	$(PYTHON) -m ruff check .

@@ -11,7 +11,7 @@ setup(
     version='0.1.0',
     description='Supervised local learning with a feature bank (FBA) for OpenMMLab 2.x',
     packages=find_packages(include=['fba_mm', 'fba_mm.*']),
-    python_requires='>=3.9',
+    python_requires='>=3.10',  # X | Y annotations
     # mmcv (with compiled ops) and mmagic are installed by tools/install.sh with --no-build-isolation --no-deps:
     # a plain resolver install replaces the CPU torch and breaks the mmcv build (see docs/install.md).
     install_requires=read_requirements('requirements/runtime.txt') + ['mmcv==2.1.0', 'mmagic==1.2.0'],

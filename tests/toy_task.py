@@ -70,7 +70,8 @@ class ToyLocalCNN(LocalLearner):
             blocks = [self.trunk_blocks()[b] for b in self.module_blocks(k)]
             width = blocks[-1][0].out_channels
             if use_bank:
-                width += sum(self.trunk_blocks()[b][0].out_channels for j in range(k) for b in self.module_blocks(j)[-1:])
+                width += sum(self.trunk_blocks()[b][0].out_channels
+                             for j in range(k) for b in self.module_blocks(j)[-1:])
             aux.append(nn.Linear(width, num_classes))
         self.aux_nets = nn.ModuleList(aux)
 

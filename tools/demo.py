@@ -15,9 +15,10 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import fba_mm  # noqa: E402,F401
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+
+import fba_mm  # noqa: E402,F401
 
 DEFAULT = 'configs/det/demo/faster-rcnn_r18_fpn_fba-k4_demo.py'
 
@@ -57,8 +58,9 @@ def memory_check(scope: str) -> str:
     results = benchmark(cfg, batch_size, size, rows=['e2e', 'e2e_cp', 'fba'], warmup=1, iters=0)
     fba, e2e, cp = results['fba'], results['e2e'], results['e2e_cp']
     return (report(results, cfg, batch_size, size) + '\n' +
-            f'total memory of one training step: FBA {fba["total_mib"]:.0f} MiB = {fba["total_mib"] / e2e["total_mib"]:.2f}'
-            f'x end-to-end ({e2e["total_mib"]:.0f} MiB); end-to-end with checkpointing {cp["total_mib"] / e2e["total_mib"]:.2f}x')
+            f'total memory of one training step: FBA {fba["total_mib"]:.0f} MiB = '
+            f'{fba["total_mib"] / e2e["total_mib"]:.2f}x end-to-end ({e2e["total_mib"]:.0f} MiB); '
+            f'end-to-end with checkpointing {cp["total_mib"] / e2e["total_mib"]:.2f}x')
 
 
 def main():

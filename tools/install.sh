@@ -16,6 +16,7 @@ want = {'torch': '2.13.0', 'mmengine': '0.10.7', 'mmcv': '2.1.0', 'mmdet': '3.3.
         'numpy': None, 'pycocotools': None, 'matplotlib': None, 'scikit-image': None}
 if sys.argv[1] == '1':
     want['pytest'] = None
+    want['ruff'] = '0.17.6'
 for name, ver in want.items():
     got = md.version(name)
     if ver and not got.startswith(ver):

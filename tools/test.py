@@ -13,12 +13,13 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import fba_mm  # noqa: E402,F401
-from fba_mm.core import ConfigError  # noqa: E402
-from fba_mm.core.dist import init_cpu_distributed  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+
+import fba_mm  # noqa: E402,F401
+from fba_mm.core import ConfigError  # noqa: E402
+from fba_mm.core.dist import init_cpu_distributed  # noqa: E402
 
 
 def parse_args():

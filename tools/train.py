@@ -11,12 +11,13 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without installing
 
-import fba_mm  # noqa: E402,F401  (stack fixes + engine registration, before anything imports torchvision)
-from fba_mm.core import ConfigError  # noqa: E402
-from fba_mm.core.dist import init_cpu_distributed  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+
+import fba_mm  # noqa: E402,F401  (stack fixes + engine registration, before anything imports torchvision)
+from fba_mm.core import ConfigError  # noqa: E402
+from fba_mm.core.dist import init_cpu_distributed  # noqa: E402
 
 
 def parse_args():
@@ -52,7 +53,8 @@ def main():
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
         if 'enable' not in cfg.get('auto_scale_lr', {}) or 'base_batch_size' not in cfg.auto_scale_lr:
-            raise RuntimeError('--auto-scale-lr needs auto_scale_lr=dict(enable=..., base_batch_size=...) in the config')
+            raise RuntimeError('--auto-scale-lr needs auto_scale_lr=dict(enable=..., base_batch_size=...) '
+                               'in the config')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         cfg.resume = True

@@ -15,6 +15,8 @@ model = dict(
     split_points=['layer2.2', 'layer3', 'layer4'],
     aux_net=dict(type='SLMAuxNet', depth=1, weight_source='tied', scale=0.5,
                  train_cfg=dict(rcnn=dict(sampler=dict(num=128)))))
+# one optimizer per module, from the stock settings; a clip_grad added here bounds each module's norm (logged as
+# m{k}.grad_norm), so the whole gradient's norm can reach sqrt(4) x max_norm
 optim_wrapper = dict(constructor='LocalOptimWrapperConstructor')
 custom_hooks = [dict(type='LocalLearningHook')]
 model_wrapper_cfg = dict(type='LocalDistributedDataParallel')

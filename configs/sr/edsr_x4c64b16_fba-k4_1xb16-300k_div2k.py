@@ -1,5 +1,6 @@
-# EDSR x4 (c64b16) on DIV2K, trained with FBA K=4: four modules of 4 residual blocks, each but the last trained by an SLM
-# auxiliary net (one copied block + a copy of the tail). Data, schedule and Set5/Set14 evaluation are the stock ones.
+# EDSR x4 (c64b16) on DIV2K, trained with FBA K=4: four modules of 4 residual blocks, each but the last trained by an
+# SLM auxiliary net (one copied block + a copy of the tail). Data, schedule and Set5/Set14 evaluation are the stock
+# ones.
 _base_ = 'mmagic::edsr/edsr_x4c64b16_1xb16-300k_div2k.py'
 custom_imports = dict(imports=['fba_mm.sr'], allow_failed_imports=False)
 

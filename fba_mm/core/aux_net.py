@@ -143,6 +143,6 @@ class AuxNet(BaseModule):
 
 def _refuse_unbound(aux: AuxNet, args) -> None:
     if not aux._bound:
-        raise RuntimeError(f'{type(aux).__name__} has tied weights (weight_source=\'tied\'): it holds no weights of its '
-                           'own and runs only inside learner.aux_weights(k), which binds the main model\'s (train_step '
-                           'does this for every module).')
+        raise RuntimeError(f'{type(aux).__name__} has tied weights (weight_source=\'tied\'): it holds no weights of '
+                           'its own and runs only inside learner.aux_weights(k), which binds the main model\'s '
+                           '(train_step does this for every module).')

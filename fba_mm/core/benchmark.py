@@ -68,7 +68,8 @@ def measure_training(model: nn.Module, optim_wrapper, batch: dict, warmup: int =
                grads_mib=state['grads'] / MiB, optimizer_mib=state['optimizer'] / MiB,
                optimizer_params=optimizer_param_count(optim_wrapper))
     if local:
-        out['module_activation_mib'] = {k[:-len('.act_mib')]: float(v) for k, v in log.items() if k.endswith('.act_mib')}
+        out['module_activation_mib'] = {k[:-len('.act_mib')]: float(v)
+                                        for k, v in log.items() if k.endswith('.act_mib')}
         out['module_total_mib'] = {k[:-len('.total_mib')]: float(v) for k, v in log.items() if k.endswith('.total_mib')}
         out['bank_mib'] = float(log['bank_mib'])  # detached features held for later modules (in the total)
     return out

@@ -30,8 +30,9 @@ class LocalLearningHook(Hook):
     The per-module losses are logged as ``m1.loss_*`` .. ``mK.loss_*`` by the model itself. With
     ``log_memory=True``, every ``memory_interval`` iterations (default: the logger's interval, on the first
     iteration of each logging window) one whole step is measured: ``total_mib``, the peak of every live tensor
-    (on GPU ``max_memory_allocated``, its peak statistic reset once at the start of that step and nothing
-    synchronised, so mmengine's own ``memory`` keeps covering the whole window), with its parts
+    (on GPU ``max_memory_allocated``, read at the end of the first step after mmengine's logger reset it, so it
+    is that step's peak; nothing is reset or synchronised, and mmengine's ``memory`` keeps covering its whole
+    window; the other iterations are not touched at all), with its parts
     ``total_mib.params`` .. ``total_mib.temporaries`` (on GPU: the state parts); on CPU also each module's
     peak ``m{k}.total_mib``; the activation memory of each module (``m{k}.act_mib``, bytes saved for backward)
     and of the step (``act_mib``); and the feature bank (``bank_mib``). On CPU the tracker slows the measured
@@ -65,9 +66,9 @@ class LocalLearningHook(Hook):
     def _learner(runner) -> LocalLearner:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not isinstance(model, LocalLearner):
-            raise ConfigError(f'LocalLearningHook is for local-learning models, but the model is {type(model).__name__}. '
-                              'Wrap the stock model in a local learner (model=dict(type=..., architecture=..., '
-                              'split_points=...)) or remove the hook.')
+            raise ConfigError(f'LocalLearningHook is for local-learning models, but the model is '
+                              f'{type(model).__name__}. Wrap the stock model in a local learner (model=dict(type=..., '
+                              'architecture=..., split_points=...)) or remove the hook.')
         return model
 
     def _check_setup(self, runner) -> None:

@@ -206,7 +206,8 @@ class LocalLearner(BaseModel):
         steps = local_steps if local_steps is not None else self.local_steps
         bank = self.feature_bank
         measure = self.measure_memory
-        total = TotalMemoryMeter(self, optim_wrapper) if measure else None
+        # on GPU the peak statistic is mmengine's (reset by its logger): read, never reset, inside training
+        total = TotalMemoryMeter(self, optim_wrapper, reset_peak=False) if measure else None
         meter = ActivationMemoryMeter(self) if measure else None
         guard = IsolationGuard(self, {n: [p for g in w.optimizer.param_groups for p in g['params']]
                                       for n, w in optim_wrapper.items()}) if self.check_isolation else None

@@ -150,9 +150,12 @@ class TotalMemoryMeter:
     gradients, optimizer state, activations (checkpointing's recomputation included), temporaries and the
     feature bank. This is what ``torch.cuda.max_memory_allocated`` reports, and what a user compares.
 
-    - CUDA: the peak of the caching allocator (``max_memory_allocated``) over the span; the peak statistic is
-      reset once, on entry (never inside a step, so mmengine's logged ``memory`` keeps its meaning), and
-      nothing is synchronised. The breakdown holds the state parts only (computed from the tensors).
+    - CUDA: the peak of the caching allocator (``max_memory_allocated``) over the span, with nothing
+      synchronised. With ``reset_peak=True`` (benchmarks) the peak statistic is reset on entry. In training the
+      learner leaves it alone (``reset_peak=False``): mmengine's logger resets it after every log line (its
+      ``memory``), and ``LocalLearningHook`` measures the first iteration after that, so the peak read at the
+      end is that step's and mmengine's ``memory`` still covers its whole window. The breakdown holds the state
+      parts only (computed from the tensors).
     - CPU: torch's dispatch-level tracker of live storages (``MemTracker``), exact and deterministic, with a
       breakdown by category at the peak. It does not see memory that a kernel allocates for itself
       (e.g. oneDNN's scratch buffers), as CUDA's counter would see cuDNN's workspace.
@@ -167,9 +170,11 @@ class TotalMemoryMeter:
         *tracked: modules, optimizers, optimizer wrappers (``OptimWrapperDict`` too) and tensors that exist before
             the span (created inside it, everything is tracked anyway).
         device (str): 'cuda' or 'cpu'; by default cuda when the first tracked module's parameters are there.
+        reset_peak (bool): CUDA only: reset the allocator's peak statistic on entry.
     """
 
-    def __init__(self, *tracked, device: Optional[str] = None) -> None:
+    def __init__(self, *tracked, device: Optional[str] = None, reset_peak: bool = True) -> None:
+        self.reset_peak = reset_peak
         self._tracked = []
         for obj in tracked:
             is_wrapper = hasattr(obj, 'optimizer') or hasattr(obj, 'optim_wrappers')
@@ -185,7 +190,8 @@ class TotalMemoryMeter:
 
     def __enter__(self) -> 'TotalMemoryMeter':
         if self.device == 'cuda':
-            torch.cuda.reset_peak_memory_stats()
+            if self.reset_peak:
+                torch.cuda.reset_peak_memory_stats()
         else:
             self._tracker = _tracker_class()()
             self._tracker.track_external(*self._tracked)

@@ -37,9 +37,9 @@ class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     of the whole model's gradient can reach ``sqrt(K) * max_norm`` (end-to-end training bounds the whole). Each
     module's norm before clipping is logged as ``m{k}.grad_norm`` (``m{k}.grad_value`` for ``type='value'``).
     Modules are trained by different losses, so a per-module bound is the meaningful one; to match an end-to-end
-    run's bound on the whole, divide ``max_norm`` by ``sqrt(K)``. A warning at start says so. Parameter schedulers in ``param_scheduler`` are
-    applied to each module's optimizer. Parameters that need no gradient (an auxiliary net's frozen EMA copies)
-    are left out: nothing here updates them.
+    run's bound on the whole, divide ``max_norm`` by ``sqrt(K)``. A warning at start says so. Parameter schedulers in
+    ``param_scheduler`` are applied to each module's optimizer. Parameters that need no gradient (an auxiliary net's
+    frozen EMA copies) are left out: nothing here updates them.
 
     Example::
 
@@ -51,13 +51,14 @@ class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg=None) -> None:
         if 'optimizer' not in optim_wrapper_cfg:
             raise ConfigError(
-                f'optim_wrapper has no "optimizer" key (it has {sorted(optim_wrapper_cfg)}): LocalOptimWrapperConstructor '
-                'splits ONE stock optimizer config across the local modules. Write optim_wrapper=dict('
-                "constructor='LocalOptimWrapperConstructor', optimizer=dict(type='SGD', lr=...), ...), not a dict of "
-                'per-module wrappers.')
+                f'optim_wrapper has no "optimizer" key (it has {sorted(optim_wrapper_cfg)}): '
+                'LocalOptimWrapperConstructor splits ONE stock optimizer config across the local modules. '
+                "Write optim_wrapper=dict(constructor='LocalOptimWrapperConstructor', optimizer=dict(type='SGD', "
+                'lr=...), ...), not a dict of per-module wrappers.')
         if optim_wrapper_cfg.get('type') in ('OptimWrapperDict', OptimWrapperDict):
-            raise ConfigError("optim_wrapper.type='OptimWrapperDict' cannot be split per module: use type='OptimWrapper' "
-                              "(or 'AmpOptimWrapper'); LocalOptimWrapperConstructor makes the dict itself.")
+            raise ConfigError("optim_wrapper.type='OptimWrapperDict' cannot be split per module: use "
+                              "type='OptimWrapper' (or 'AmpOptimWrapper'); LocalOptimWrapperConstructor makes the "
+                              'dict itself.')
         super().__init__(optim_wrapper_cfg, paramwise_cfg)
 
     def __call__(self, model: nn.Module) -> LocalOptimWrapperDict:

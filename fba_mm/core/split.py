@@ -41,14 +41,15 @@ def resolve_split_points(split_points: Sequence[str], blocks: Sequence[str], fir
             raise ConfigError(
                 f'{where} cuts at or before {blocks[first_trainable]!r}, the first block with trainable parameters, so '
                 f'the module before it would train nothing (blocks before it are frozen and run without gradients). '
-                f'Split after {blocks[first_trainable]!r}, e.g. {key}[{j}]={blocks[min(first_trainable + 1, len(blocks) - 1)]!r}, '
-                'or unfreeze earlier stages (frozen_stages).')
+                f'Split after {blocks[first_trainable]!r}, e.g. {key}[{j}]='
+                f'{blocks[min(first_trainable + 1, len(blocks) - 1)]!r}, or unfreeze earlier stages (frozen_stages).')
         if indices and idx == indices[-1]:
             raise ConfigError(f'{where} is the same cut as {key}[{j - 1}]={split_points[j - 1]!r}: each split point '
                               'must start a new module; remove the duplicate.')
         if indices and idx < indices[-1]:
             raise ConfigError(f'{where} comes before {key}[{j - 1}]={split_points[j - 1]!r} in the network: list split '
-                              f'points in forward order, e.g. {sorted(split_points, key=lambda p: _order(p, blocks, stages))}.')
+                              'points in forward order, e.g. '
+                              f'{sorted(split_points, key=lambda p: _order(p, blocks, stages))}.')
         indices.append(idx)
     return indices
 
@@ -61,6 +62,6 @@ def even_split_points(blocks: Sequence[str], first_trainable: int, num_modules: 
     """Block names that cut the trainable blocks into ``num_modules`` parts of (nearly) equal length."""
     n = len(blocks) - first_trainable
     if not 1 <= num_modules <= n:
-        raise ConfigError(f'split_points={num_modules} asks for K={num_modules} modules, but this network has {n} trainable '
-                          f'blocks, so K must be 1..{n}.')
+        raise ConfigError(f'split_points={num_modules} asks for K={num_modules} modules, but this network has {n} '
+                          f'trainable blocks, so K must be 1..{n}.')
     return [blocks[first_trainable + round(i * n / num_modules)] for i in range(1, num_modules)]

@@ -1,6 +1,7 @@
 """fba_mm for mmdet: local-learning detectors (imports mmdet, never mmagic)."""
-import fba_mm  # noqa: F401  (stack fixes and the engine)
 from mmdet.utils import register_all_modules
+
+import fba_mm  # noqa: F401  (stack fixes and the engine)
 
 register_all_modules(init_default_scope=False)
 

@@ -14,6 +14,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from fba_mm.core import ConfigError
 from fba_mm.core.aux_net import AuxNet
 from fba_mm.core.aux_rules import copy_without
+
 from .feature_bank_neck import FeatureBankNeck
 from .utils import loss_from_features, stage_channels
 

@@ -28,6 +28,7 @@ from torch.utils.checkpoint import checkpoint
 
 from fba_mm.core import ConfigError
 from fba_mm.core.aux_rules import augloc_depth, sample_uniformly
+
 from .aux_nets import DetAuxNet
 from .utils import stage_channels
 

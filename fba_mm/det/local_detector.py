@@ -10,6 +10,7 @@ from mmengine.model import ModuleList
 
 from fba_mm.core import LocalLearner
 from fba_mm.core.scope import scope_if_unset
+
 from .utils import check_supported, loss_from_features, stage_channels
 
 

@@ -1,6 +1,7 @@
 """fba_mm for mmagic: local-learning SR editors (imports mmagic, never mmdet)."""
-import fba_mm  # noqa: F401  (stack fixes and the engine)
 from mmagic.utils import register_all_modules
+
+import fba_mm  # noqa: F401  (stack fixes and the engine)
 
 register_all_modules(init_default_scope=False)
 

@@ -10,6 +10,7 @@ from torch.utils.checkpoint import checkpoint
 from fba_mm.core import ConfigError
 from fba_mm.core.aux_net import AuxNet
 from fba_mm.core.aux_rules import augloc_depth, sample_uniformly
+
 from .layouts import layout_of, tail_copy
 
 

@@ -1,5 +1,5 @@
-from mmengine.evaluator import DumpResults
 from mmagic.registry import METRICS
+from mmengine.evaluator import DumpResults
 
 
 @METRICS.register_module()

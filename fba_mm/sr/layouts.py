@@ -9,6 +9,7 @@ from mmagic.models.editors.srgan.sr_resnet import MSRResNet
 
 from fba_mm.core import ConfigError
 from fba_mm.core.aux_rules import copy_without
+
 from .rcan import RCANNet
 
 

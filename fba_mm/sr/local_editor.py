@@ -9,6 +9,7 @@ from mmagic.registry import MODELS
 
 from fba_mm.core import LocalLearner
 from fba_mm.core.scope import scope_if_unset
+
 from .aux_nets import run_blocks
 from .layouts import check_editor
 
@@ -93,7 +94,8 @@ class LocalLearningEditor(LocalLearner):
 
     def split_hint(self) -> str:
         n = len(getattr(self.generator, self.layout.body))
-        return f'({type(self.generator).__name__} has {n} body blocks, {self.layout.body}.0..{self.layout.body}.{n - 1}.)'
+        return (f'({type(self.generator).__name__} has {n} body blocks, '
+                f'{self.layout.body}.0..{self.layout.body}.{n - 1}.)')
 
     # ------------------------------------------------------------------ forward
     def _blocks(self, names):

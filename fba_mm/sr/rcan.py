@@ -1,10 +1,10 @@
 """RCAN (Zhang et al., ECCV 2018), which mmagic 1.2 no longer ships; laid out like mmagic's ``EDSRNet``."""
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
 from mmagic.models.editors.edsr.edsr_net import UpsampleModule
 from mmagic.models.utils import make_layer
 from mmagic.registry import MODELS
+from mmengine.model import BaseModule
 
 
 class ChannelAttention(nn.Module):

@@ -6,6 +6,7 @@ import torch
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 
 from fba_mm.core import ActivationMemoryMeter, ConfigError, FeatureBank, LocalOptimWrapperDict
+
 from isolation import assert_gradients_isolated, train_step_grads
 from toy_task import ToyCNN, ToyLocalCNN
 

@@ -8,6 +8,7 @@ from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 
 from fba_mm.core.isolation import GradientLeakError
+
 from isolation import assert_gradients_isolated
 from toy_task import ToyLocalCNN
 

@@ -19,7 +19,8 @@ ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, osp.join(ROOT, 'tests')
 def with_hook(tmp_path, hook: str, extra: str = '') -> str:
     """The toy config plus one more custom hook (and ``extra`` config lines)."""
     path = tmp_path / 'config.py'
-    path.write_text(f"_base_ = {CONFIG!r}\ncustom_hooks = [dict(type='LocalLearningHook', check_isolation=True), {hook}]\n"
+    path.write_text(f'_base_ = {CONFIG!r}\n'
+                    f"custom_hooks = [dict(type='LocalLearningHook', check_isolation=True), {hook}]\n"
                     + extra)
     return str(path)
 

@@ -3,13 +3,14 @@ import copy
 
 import pytest
 import torch
-from mmdet.models.backbones.resnet import BasicBlock
 from mmcv.cnn import ConvModule
+from mmdet.models.backbones.resnet import BasicBlock
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from det_helpers import build_detector, det_batch, tiny_detector
 from fba_mm.core import ConfigError
 from fba_mm.det import LocalLearningDetector
+
+from det_helpers import build_detector, det_batch, tiny_detector
 from isolation import assert_gradients_isolated
 
 SPLITS = {2: ['layer3'], 4: ['layer2.1', 'layer3', 'layer4']}

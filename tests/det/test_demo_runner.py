@@ -20,7 +20,8 @@ def config_on(tmp_path, base, data_root, **extra):
     """``base`` pointed at ``data_root``, with extra top-level overrides."""
     lines = [f'_base_ = {base!r}', f'data_root = {data_root + "/"!r}']
     for split in ('train', 'val', 'test'):
-        lines.append(f'{split}_dataloader = dict(dataset=dict(data_root=data_root), num_workers=0, persistent_workers=False)')
+        lines.append(f'{split}_dataloader = dict(dataset=dict(data_root=data_root), num_workers=0, '
+                     'persistent_workers=False)')
     lines += ["val_evaluator = dict(ann_file=data_root + 'val.json')", 'test_evaluator = val_evaluator']
     lines += [f'{k} = {v}' for k, v in extra.items()]
     path = tmp_path / osp.basename(base)
@@ -56,7 +57,8 @@ def test_train_evaluate_and_convert(demo_root, tmp_path):
     converted = tmp_path / 'converted.pth'
     run('tools/model_converters/strip_aux.py', str(ckpt), str(converted))
     run('tools/test.py', fba, str(ckpt), '--work-dir', str(tmp_path / 't1'), '--out', str(tmp_path / 'fba.pkl'))
-    run('tools/test.py', stock, str(converted), '--work-dir', str(tmp_path / 't2'), '--out', str(tmp_path / 'stock.pkl'))
+    run('tools/test.py', stock, str(converted), '--work-dir', str(tmp_path / 't2'),
+        '--out', str(tmp_path / 'stock.pkl'))
     ours, theirs = (pickle.load(open(tmp_path / f, 'rb')) for f in ('fba.pkl', 'stock.pkl'))
     assert len(ours) == len(theirs) == 8
     assert sum(len(r['pred_instances']['bboxes']) for r in ours) > 0

@@ -5,9 +5,10 @@ import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
 
-from det_helpers import build_detector, det_batch, tiny_detector
 from fba_mm.core import ConfigError, strip_to_architecture
 from fba_mm.det import LocalLearningDetector
+
+from det_helpers import build_detector, det_batch, tiny_detector
 from isolation import assert_gradients_isolated
 
 SPLITS = {2: ['layer3'], 4: ['layer2.1', 'layer3', 'layer4']}
@@ -109,7 +110,8 @@ def test_bad_split_is_refused(split, message):
 def test_aux_train_cfg_makes_lighter_aux_heads_only():
     learner = LocalLearningDetector(
         tiny_detector('faster_rcnn'), split_points=SPLITS[2],
-        aux_net=dict(type='SLMAuxNet', train_cfg=dict(rpn_proposal=dict(max_per_img=50), rcnn=dict(sampler=dict(num=16)))))
+        aux_net=dict(type='SLMAuxNet',
+                     train_cfg=dict(rpn_proposal=dict(max_per_img=50), rcnn=dict(sampler=dict(num=16)))))
     aux = learner.aux_nets[0].detector
     assert aux.roi_head.bbox_sampler.num == 16 and aux.train_cfg.rpn_proposal.max_per_img == 50
     assert aux.train_cfg.rpn_proposal.nms.iou_threshold == 0.7  # the rest of the stock train_cfg is kept

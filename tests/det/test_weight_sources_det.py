@@ -2,13 +2,18 @@
 import pytest
 import torch
 
-from det_helpers import build_detector, det_batch, tiny_detector
 from fba_mm.core import ConfigError
 from fba_mm.det import LocalLearningDetector
+
+from det_helpers import build_detector, det_batch, tiny_detector
 from isolation import assert_gradients_isolated
-from weight_sources import (assert_aux_backward_reaches_module_k_only, assert_ema_follows_the_main_weights,
-                            assert_load_from_recopies_the_aux_nets, assert_no_optimizer_state_beyond_the_architecture,
-                            optimizer_params)
+from weight_sources import (
+    assert_aux_backward_reaches_module_k_only,
+    assert_ema_follows_the_main_weights,
+    assert_load_from_recopies_the_aux_nets,
+    assert_no_optimizer_state_beyond_the_architecture,
+    optimizer_params,
+)
 
 SPLIT4 = ['layer2.1', 'layer3', 'layer4']
 

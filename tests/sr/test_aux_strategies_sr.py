@@ -4,6 +4,7 @@ import torch
 
 from fba_mm.core import ConfigError
 from fba_mm.sr import LocalLearningEditor
+
 from isolation import assert_gradients_isolated
 from sr_helpers import sr_batch, tiny_editor
 

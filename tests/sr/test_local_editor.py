@@ -7,6 +7,7 @@ from mmengine.optim import build_optim_wrapper
 
 from fba_mm.core import ConfigError, strip_to_architecture
 from fba_mm.sr import LocalLearningEditor
+
 from isolation import assert_gradients_isolated, train_step_grads
 from sr_helpers import BODY, build_editor, sr_batch, tiny_editor
 

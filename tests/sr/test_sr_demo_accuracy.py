@@ -18,7 +18,8 @@ DEMO = osp.join(ROOT, 'configs', 'sr', 'demo')
 
 def train_and_evaluate(config: str, work_dir: str, data_root: str) -> float:
     """Train a demo config on ``data_root`` through tools/train.py; return the final val PSNR (mmagic's)."""
-    overrides = [f'train_dataloader.dataset.data_root={data_root}/train', f'val_dataloader.dataset.data_root={data_root}/val']
+    overrides = [f'train_dataloader.dataset.data_root={data_root}/train',
+                 f'val_dataloader.dataset.data_root={data_root}/val']
     result = subprocess.run([sys.executable, 'tools/train.py', osp.join(DEMO, f'{config}.py'), '--work-dir', work_dir,
                              '--cfg-options', *overrides], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
                             capture_output=True, text=True, timeout=3600)

@@ -45,7 +45,8 @@ def test_demo_set_is_bicubic_pairs_of_held_out_photos(demo_root):
 
 def test_train_evaluate_and_convert(demo_root, tmp_path):
     work = tmp_path / 'work'
-    common = [f'train_dataloader.dataset.data_root={demo_root}/train', f'val_dataloader.dataset.data_root={demo_root}/val',
+    common = [f'train_dataloader.dataset.data_root={demo_root}/train',
+              f'val_dataloader.dataset.data_root={demo_root}/val',
               'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0', 'train_dataloader.batch_size=4']
     fba = osp.join(DEMO, 'edsr_x2c32b8_fba-k4_demo.py')
     out = run('tools/train.py', fba, '--work-dir', str(work), '--cfg-options', *common, 'train_cfg.max_iters=6',
@@ -76,6 +77,7 @@ def test_fine_tune_from_a_stock_checkpoint_starts_the_aux_copies_from_it(demo_ro
     from mmengine.registry import MODELS, DefaultScope
 
     from fba_mm.core.checkpoint import load_checkpoint_file
+
     from weight_sources import mirrored_weights
 
     fba = Config.fromfile(osp.join(DEMO, 'edsr_x2c32b8_fba-k4_demo.py'))
@@ -89,8 +91,9 @@ def test_fine_tune_from_a_stock_checkpoint_starts_the_aux_copies_from_it(demo_ro
     run('tools/train.py', osp.join(DEMO, 'edsr_x2c32b8_fba-k4_demo.py'), '--work-dir', str(work), '--cfg-options',
         f'load_from={tmp_path / "stock.pth"}', f'model.aux_net.weight_source={weight_source}',
         f'train_dataloader.dataset.data_root={demo_root}/train', f'val_dataloader.dataset.data_root={demo_root}/val',
-        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0', 'train_dataloader.batch_size=2', 'optim_wrapper.optimizer.lr=0', 'train_cfg.max_iters=1',
-        'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=1')
+        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0', 'train_dataloader.batch_size=2',
+        'optim_wrapper.optimizer.lr=0', 'train_cfg.max_iters=1', 'train_cfg.val_interval=100',
+        'default_hooks.checkpoint.interval=1')
     learner.load_state_dict(load_checkpoint_file(str(work / 'iter_1.pth'))['state_dict'], strict=True)
     loaded = stock.state_dict()
     for (k, path, name), (mirror, main) in mirrored_weights(learner).items():

@@ -3,10 +3,15 @@ import pytest
 import torch
 
 from fba_mm.sr import LocalLearningEditor
+
 from isolation import assert_gradients_isolated
 from sr_helpers import build_editor, sr_batch, tiny_editor
-from weight_sources import (assert_aux_backward_reaches_module_k_only, assert_ema_follows_the_main_weights,
-                            assert_load_from_recopies_the_aux_nets, assert_no_optimizer_state_beyond_the_architecture)
+from weight_sources import (
+    assert_aux_backward_reaches_module_k_only,
+    assert_ema_follows_the_main_weights,
+    assert_load_from_recopies_the_aux_nets,
+    assert_no_optimizer_state_beyond_the_architecture,
+)
 
 
 def build(weight_source, name='edsr', **knobs):

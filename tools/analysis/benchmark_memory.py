@@ -30,13 +30,14 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-import fba_mm  # noqa: E402,F401
 import torch  # noqa: E402
-from fba_mm.core import WEIGHT_SOURCES  # noqa: E402
-from fba_mm.core.benchmark import measure_training  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import MODELS, DefaultScope  # noqa: E402
+
+import fba_mm  # noqa: E402,F401
+from fba_mm.core import WEIGHT_SOURCES  # noqa: E402
+from fba_mm.core.benchmark import measure_training  # noqa: E402
 
 TASKS = {'mmdet': 'fba_mm.det.testing', 'mmagic': 'fba_mm.sr.testing'}
 

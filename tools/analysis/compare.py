@@ -36,8 +36,9 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-import fba_mm  # noqa: E402,F401
 from mmengine.config import Config, DictAction  # noqa: E402
+
+import fba_mm  # noqa: E402,F401
 
 STRATEGIES = {
     'slm': dict(use_bank=True),

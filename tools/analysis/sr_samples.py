@@ -116,7 +116,8 @@ def save_samples(root: str, seed: int, runs, out_file: str, scale: int = 2, size
     for row, (name, lr, hr) in zip(axes, pairs):
         y, x = busiest_crop(hr, size, scale)
         crop = lambda img: img[y:y + size, x:x + size]  # noqa: E731
-        panels = [(f'{osp.splitext(name)[0]}: LR (nearest)', cv2.resize(lr, hr.shape[1::-1], interpolation=cv2.INTER_NEAREST), False),
+        panels = [(f'{osp.splitext(name)[0]}: LR (nearest)',
+                   cv2.resize(lr, hr.shape[1::-1], interpolation=cv2.INTER_NEAREST), False),
                   ('bicubic', bicubic_upsample(lr, scale), True)]
         panels += [(TITLES.get(run, run), super_resolve(model, lr), True) for run, model in models.items()]
         panels.append(('HR', hr, False))

@@ -13,6 +13,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
+
 from fba_mm.core.checkpoint import load_checkpoint_file, stock_checkpoint  # noqa: E402
 
 
