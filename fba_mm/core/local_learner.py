@@ -90,8 +90,6 @@ class LocalLearner(BaseModel):
         if max_consecutive_skips < 1:
             raise ConfigError(f'max_consecutive_skips={max_consecutive_skips}: need at least 1')
         self.max_consecutive_skips = max_consecutive_skips
-        self._skips_in_a_row: List[int] = []
-        self._skipped: List[int] = []
 
     # ------------------------------------------------------------------ adapter interface
     def trunk_blocks(self) -> 'OrderedDict[str, nn.Module]':
@@ -158,6 +156,9 @@ class LocalLearner(BaseModel):
         self._module_blocks = [names[bounds[k]:bounds[k + 1]] for k in range(len(bounds) - 1)]
         self._prefix_blocks = names[:first]
         self.num_modules = len(self._module_blocks)
+        # per module: iterations skipped for a non-finite loss, in all and in a row (see max_consecutive_skips)
+        self._skipped = [0] * self.num_modules
+        self._skips_in_a_row = [0] * self.num_modules
 
     def module_blocks(self, k: int) -> List[str]:
         return self._module_blocks[k]
@@ -211,8 +212,6 @@ class LocalLearner(BaseModel):
         meter = ActivationMemoryMeter(self) if measure else None
         guard = IsolationGuard(self, {n: [p for g in w.optimizer.param_groups for p in g['params']]
                                       for n, w in optim_wrapper.items()}) if self.check_isolation else None
-        if len(self._skipped) != self.num_modules:
-            self._skipped, self._skips_in_a_row = [0] * self.num_modules, [0] * self.num_modules
         bank.clear()
         bank.peak_bytes = 0
         log_vars = OrderedDict()
