@@ -133,6 +133,8 @@ class SLMAuxNet(DetAuxNet):
     - ``depth``: blocks copied per later stage (1 = the first block of each).
     - ``train_cfg``: overrides of the detector's ``train_cfg`` for the auxiliary heads only, e.g. fewer
       sampled RoIs and proposals: ``dict(rpn_proposal=dict(max_per_img=300), rcnn=dict(sampler=dict(num=128)))``.
+      Where the detector's entry is a list of stage dicts (Cascade R-CNN's ``rcnn``), a dict applies to every
+      stage and a list of as many dicts stage by stage.
     - ``scale``: run the auxiliary net at a lower resolution (0.5: every input feature average-pooled by 2 and
       the targets rescaled to match), which cuts its memory and compute about fourfold.
     - ``with_cp``: activation checkpointing in the copied blocks.
@@ -225,13 +227,30 @@ def rescale_sample(sample, scale: float):
     return sample
 
 
-def _merge(base: dict, override: dict) -> dict:
+def _merge(base: dict, override: dict, path: str = 'train_cfg') -> dict:
+    """``override`` merged into ``base`` in place, dict into dict. Where ``base`` holds a list of stage dicts
+    (CascadeRoIHead's ``train_cfg.rcnn``, one per stage), a dict override is merged into every stage and a list
+    of dicts of the same length stage by stage; anything else replaces what is there."""
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
+        old, where = base.get(key), f'{path}.{key}'
+        if isinstance(value, dict) and isinstance(old, dict):
+            _merge(old, value, where)
+        elif _dict_list(old) and isinstance(value, dict):
+            for i, stage in enumerate(old):
+                _merge(stage, value, f'{where}[{i}]')
+        elif _dict_list(old) and _dict_list(value):
+            if len(value) != len(old):
+                raise ConfigError(f'aux_net.{where} has {len(value)} entries, the detector has {len(old)} (one per '
+                                  'stage): give one per stage, or a dict for every stage.')
+            for i, (stage, stage_value) in enumerate(zip(old, value)):
+                _merge(stage, stage_value, f'{where}[{i}]')
         else:
             base[key] = value
     return base
+
+
+def _dict_list(value) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(v, dict) for v in value)
 
 
 def _scale(value, weight):

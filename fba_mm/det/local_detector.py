@@ -16,8 +16,8 @@ from .utils import check_supported, loss_from_features, stage_channels
 
 @MODELS.register_module()
 class LocalLearningDetector(LocalLearner):
-    """A stock mmdet detector (any ``BaseDetector`` with a ResNet-family backbone: Faster/Mask R-CNN, RetinaNet,
-    FCOS, ATSS, ...) trained by supervised local learning with a feature bank (FBA).
+    """A stock mmdet detector (any ``BaseDetector`` with a ResNet-family backbone: Faster/Mask/Cascade R-CNN,
+    RetinaNet, FCOS, ATSS, ...) trained by supervised local learning with a feature bank (FBA).
 
     The backbone's blocks are cut at ``split_points``. The stem and frozen stages (``frozen_stages``) are the
     gradient-free prefix; every other module is trained by its auxiliary net (``aux_net``, one per module but

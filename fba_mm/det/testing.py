@@ -35,8 +35,12 @@ def random_det_batch(batch_size: int = 2, height: int = 128, width: int = None, 
 
 
 def benchmark_batch(architecture_cfg: dict, batch_size: int, height: int, width: int) -> dict:
-    """A random batch that fits the detector: its number of classes, masks when it has a mask head."""
+    """A random batch that fits the detector: its number of classes, masks when it has a mask head.
+
+    A head may be a list of stage configs (CascadeRoIHead's ``bbox_head``): the first stage's classes (every
+    stage predicts the same classes)."""
     heads = [architecture_cfg.get('bbox_head'), (architecture_cfg.get('roi_head') or {}).get('bbox_head')]
+    heads = [h[0] if isinstance(h, (list, tuple)) and h else h for h in heads]
     num_classes = next(h['num_classes'] for h in heads if h)
     with_mask = 'mask_head' in (architecture_cfg.get('roi_head') or {})
     return random_det_batch(batch_size, height, width, num_classes=num_classes, with_mask=with_mask)

@@ -12,6 +12,7 @@ STOCK = {
     'fcos': 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
     'atss': 'mmdet::atss/atss_r50_fpn_1x_coco.py',
     'mask_rcnn': 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+    'cascade_rcnn': 'mmdet::cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py',
 }
 _CACHE = {}
 
@@ -32,15 +33,23 @@ def tiny_detector(name: str, backbone: str = 'r18', num_classes: int = 3) -> dic
         if head in model:
             model[head].num_classes = num_classes
     if 'roi_head' in model:
-        model.roi_head.bbox_head.num_classes = num_classes
-        if 'mask_head' in model.roi_head:
-            model.roi_head.mask_head.num_classes = num_classes
+        for head in ('bbox_head', 'mask_head'):
+            for stage in _stages(model.roi_head.get(head)):
+                stage.num_classes = num_classes
     # fewer proposals and sampled RoIs than COCO's: the tests check behaviour, not accuracy, on 2 cores
     if 'rpn_proposal' in model.get('train_cfg', {}):
         model.train_cfg.rpn_proposal.update(nms_pre=300, max_per_img=100)
-        model.train_cfg.rcnn.sampler.num = 64
+        for stage in _stages(model.train_cfg.rcnn):
+            stage.sampler.num = 64
         model.test_cfg.rpn.update(nms_pre=300, max_per_img=100)
     return model
+
+
+def _stages(cfg) -> list:
+    """A head's (or its train_cfg's) config per stage: a list for a cascade (CascadeRoIHead), else the one."""
+    if cfg is None:
+        return []
+    return list(cfg) if isinstance(cfg, (list, tuple)) else [cfg]
 
 
 def build_detector(cfg: dict):

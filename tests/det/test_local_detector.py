@@ -12,7 +12,7 @@ from det_helpers import build_detector, det_batch, tiny_detector
 from isolation import assert_gradients_isolated
 
 SPLITS = {2: ['layer3'], 4: ['layer2.1', 'layer3', 'layer4']}
-DETECTORS = ['faster_rcnn', 'retinanet', 'fcos', 'atss', 'mask_rcnn']
+DETECTORS = ['faster_rcnn', 'retinanet', 'fcos', 'atss', 'mask_rcnn', 'cascade_rcnn']
 
 
 @pytest.mark.parametrize('k', [2, 4])
@@ -117,6 +117,27 @@ def test_aux_train_cfg_makes_lighter_aux_heads_only():
     assert aux.train_cfg.rpn_proposal.nms.iou_threshold == 0.7  # the rest of the stock train_cfg is kept
     assert learner.architecture.roi_head.bbox_sampler.num == 64  # the real head is untouched
     assert_gradients_isolated(learner, det_batch)
+
+
+def test_aux_train_cfg_reaches_every_cascade_stage():
+    # Cascade R-CNN: roi_head.bbox_head is a list of heads and train_cfg.rcnn a list of stage dicts
+    learner = LocalLearningDetector(tiny_detector('cascade_rcnn'), split_points=SPLITS[2],
+                                    aux_net=dict(type='SLMAuxNet', train_cfg=dict(rcnn=dict(sampler=dict(num=16)))))
+    aux = learner.aux_nets[0].detector.roi_head
+    assert [s.num for s in aux.bbox_sampler] == [16, 16, 16]  # a dict applies to every stage
+    assert [a.pos_iou_thr for a in aux.bbox_assigner] == [0.5, 0.6, 0.7]  # the rest of each stage is kept
+    assert len(aux.bbox_head) == 3
+    assert [s.num for s in learner.architecture.roi_head.bbox_sampler] == [64, 64, 64]  # the real head: untouched
+
+
+def test_aux_train_cfg_per_cascade_stage():
+    from fba_mm.det.aux_nets import _merge
+    stages = tiny_detector('cascade_rcnn').train_cfg
+    merged = _merge(copy.deepcopy(stages), dict(rcnn=[dict(sampler=dict(num=n)) for n in (16, 24, 32)]))
+    assert [s.sampler.num for s in merged.rcnn] == [16, 24, 32]
+    assert [s.assigner.pos_iou_thr for s in merged.rcnn] == [0.5, 0.6, 0.7]
+    with pytest.raises(ConfigError, match=r'train_cfg.rcnn has 2 entries, the detector has 3'):
+        _merge(copy.deepcopy(stages), dict(rcnn=[dict(sampler=dict(num=16))] * 2))
 
 
 @pytest.mark.parametrize('name', ['faster_rcnn', 'mask_rcnn'])
