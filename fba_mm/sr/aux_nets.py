@@ -1,6 +1,6 @@
 """Auxiliary nets that train an SR generator's local modules."""
 import copy
-from typing import Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -12,13 +12,6 @@ from fba_mm.core.aux_net import AuxNet
 from fba_mm.core.aux_rules import augloc_depth, sample_uniformly
 
 from .layouts import layout_of, tail_copy
-
-
-def run_blocks(blocks: Sequence[nn.Module], x: torch.Tensor, with_cp: bool = False) -> torch.Tensor:
-    """Run residual blocks in order, each under activation checkpointing when ``with_cp``."""
-    for block in blocks:
-        x = checkpoint(block, x, use_reentrant=False) if with_cp and torch.is_grad_enabled() else block(x)
-    return x
 
 
 def fresh_copy(module: nn.Module) -> nn.Module:
@@ -35,21 +28,52 @@ def fresh_copy(module: nn.Module) -> nn.Module:
 
 class _TailLoss(AuxNet):
     """Shared end of the SR auxiliary nets: a copy of the generator's tail (``fresh``: with new weights) and the
-    editor's pixel loss."""
+    editor's pixel loss.
+
+    For a tail that fuses every body block's output (RDN, ``layout.tail_reads_blocks``) it gets them all: the
+    ones the learner hands over (the bank's, of earlier modules; the live ones of module k), those of the
+    auxiliary net's own blocks in the slots of the blocks they stand for, and zeros for every other block (the
+    blocks it does not run, and the bank's with ``use_bank=False``). Zeros, as for the skip without a bank: a
+    missing block then adds nothing to the fusion, where a repeated feature would stand in for a block at
+    another depth.
+    """
 
     def __init__(self, architecture: nn.Module, loss_weight: float, fresh: bool, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.layout = layout_of(architecture.generator)
+        self.num_blocks = len(getattr(architecture.generator, self.layout.body))
         tail = tail_copy(architecture.generator, self.layout)
         self.tail = fresh_copy(tail) if fresh else tail
         self.pixel_loss = copy.deepcopy(architecture.pixel_loss)
         self.loss_weight = loss_weight
 
-    def tail_loss(self, feat, skip, data_samples) -> dict:
+    def run_own_blocks(self, blocks: Sequence[nn.Module], slots: Sequence[int], feat, with_cp: bool):
+        """This net's blocks on the live feature: (their output, {slot: output} when the tail fuses them)."""
+        outputs: Optional[List] = [] if self.layout.tail_reads_blocks else None
+        feat = self.layout.run_blocks(blocks, feat, with_cp, outputs)
+        return feat, dict(zip(slots, outputs or ()))
+
+    def tail_loss(self, feat, skip, data_samples, block_outputs: Optional[Sequence] = None,
+                  own: Optional[Dict[int, torch.Tensor]] = None) -> dict:
         if skip is None:
             skip = self.layout.zero_skip(self.tail, feat)
-        out = self.layout.forward_tail(self.tail, feat, skip)
+        fused = None
+        if self.layout.tail_reads_blocks:
+            fused = list(block_outputs or ()) + [None] * (self.num_blocks - len(block_outputs or ()))
+            for slot, output in (own or {}).items():
+                fused[slot] = output
+            zero = None  # one tensor for every missing block (the concatenation copies anyway)
+            for i, output in enumerate(fused):
+                if output is None:
+                    zero = self.layout.zero_block_output(self.tail, feat) if zero is None else zero
+                    fused[i] = zero
+        out = self.layout.forward_tail(self.tail, feat, skip, fused)
         return dict(loss=self.loss_weight * self.pixel_loss(out, data_samples.gt_img))
+
+
+def _slots(names: Sequence[str]) -> List[int]:
+    """Body block names (``'rdbs.5'``) -> their indices in the body."""
+    return [int(name.rsplit('.', 1)[1]) for name in names]
 
 
 @MODELS.register_module(name='SLMAuxNet')
@@ -60,8 +84,10 @@ class SRSLMAuxNet(_TailLoss):
 
     1. aligned copies of the next ``depth`` body blocks (``body.i+1`` ... ``body.i+depth``; fewer near the end);
     2. a copy of the generator's tail (EDSR/RCAN: ``conv_after_body``, upsampler, ``conv_last``; MSRResNet: the
-       upsamplers, ``conv_hr``, ``conv_last``) with its global skip fed from the feature bank (the shallow
-       feature, or the LR input);
+       upsamplers, ``conv_hr``, ``conv_last``; the tail of the layout in general, :mod:`fba_mm.sr.layouts`) with
+       its global skip fed from the feature bank (the shallow feature, or the LR input). RDN's tail fuses every
+       block's output: it gets the bank's outputs of earlier modules' blocks, module k's live ones, its copies'
+       outputs in the slots of the blocks they copy, and zeros for the blocks it does not run;
     3. the editor's own pixel loss against the HR image.
 
     Where the weights of the copied blocks and tail come from is ``weight_source`` (see
@@ -91,12 +117,14 @@ class SRSLMAuxNet(_TailLoss):
         super().__init__(architecture, loss_weight, fresh=False, init_cfg=init_cfg)
         sources = [f'generator.{name}' for name in later_blocks[:depth]]
         self.blocks = nn.ModuleList([copy.deepcopy(architecture.get_submodule(p)) for p in sources])
+        self.slots = _slots(later_blocks[:depth])
         self.with_cp = with_cp
         self.mirror([(f'blocks.{i}', p) for i, p in enumerate(sources)] +
                     [(f'tail.{name}', f'generator.{name}') for name in self.layout.tail], weight_source, ema_momentum)
 
-    def forward(self, feat: torch.Tensor, skip: Optional[torch.Tensor], data_samples) -> dict:
-        return self.tail_loss(run_blocks(self.blocks, feat, self.with_cp), skip, data_samples)
+    def forward(self, feat, skip: Optional[torch.Tensor], data_samples, block_outputs=None) -> dict:
+        feat, own = self.run_own_blocks(self.blocks, self.slots, feat, self.with_cp)
+        return self.tail_loss(feat, skip, data_samples, block_outputs, own)
 
 
 @MODELS.register_module(name='DGLAuxNet')
@@ -105,7 +133,9 @@ class SRDGLAuxNet(_TailLoss):
 
     ``num_convs`` fresh 3x3 conv + ReLU layers on the live feature alone, then a fresh copy of the generator's
     tail and the pixel loss. "Alone": no copied blocks, no feature bank; the global skip is zeros even where
-    one is at hand. ``with_cp``: activation checkpointing of the convs. Example::
+    one is at hand. ``with_cp``: activation checkpointing of the convs. On SwinIR the convs run on the tokens laid
+    out as an image. RDN is refused: its tail fuses every block's output, which the live feature alone is not.
+    Example::
 
         model = dict(type='LocalLearningEditor', architecture=_base_.model, split_points=4, use_bank=False,
                      aux_net=dict(type='DGLAuxNet', num_convs=2))
@@ -118,14 +148,23 @@ class SRDGLAuxNet(_TailLoss):
         self.with_cp = with_cp
         if num_convs < 0:
             raise ConfigError(f'aux_net.num_convs={num_convs}: must be >= 0')
-        channels = architecture.generator.mid_channels
+        if self.layout.tail_reads_blocks:
+            raise ConfigError(
+                f'aux_net=DGLAuxNet does not apply to {type(architecture.generator).__name__}: DGL trains a module on '
+                'its live feature alone, but this tail fuses the output of every body block. Use '
+                "aux_net=dict(type='SLMAuxNet') (use_bank=False for the no-bank ablation) or AugLocAuxNet.")
+        channels = self.layout.feature_channels(architecture.generator)
         layers = []
         for _ in range(num_convs):
             layers += [nn.Conv2d(channels, channels, 3, 1, 1), nn.ReLU(inplace=True)]
         self.convs = nn.Sequential(*layers)
 
-    def forward(self, feat: torch.Tensor, skip: Optional[torch.Tensor], data_samples) -> dict:
-        return self.tail_loss(run_blocks([self.convs], feat, self.with_cp), None, data_samples)
+    def forward(self, feat, skip: Optional[torch.Tensor], data_samples) -> dict:
+        return self.tail_loss(self.layout.map_feature(feat, self._convs), None, data_samples)
+
+    def _convs(self, x: torch.Tensor) -> torch.Tensor:
+        return checkpoint(self.convs, x, use_reentrant=False) if self.with_cp and torch.is_grad_enabled() else \
+            self.convs(x)
 
 
 @MODELS.register_module(name='AugLocAuxNet')
@@ -136,8 +175,9 @@ class SRAugLocAuxNet(_TailLoss):
     Fresh blocks (new weights, not copies) with the architecture of body blocks sampled uniformly from the
     blocks after the module; their number shrinks linearly with the module index (``augloc_depth``: from
     ``max_depth`` for module 1 to ``min_depth`` for module K-1); then a fresh copy of the tail and the pixel
-    loss. The global skip comes from the learner (zeros with ``use_bank=False``, as AugLocal has no bank).
-    ``with_cp``: activation checkpointing of the blocks::
+    loss. The global skip comes from the learner (zeros with ``use_bank=False``, as AugLocal has no bank); on RDN
+    the fresh blocks' outputs go to the fusion in the slots of the blocks they are shaped after (zeros elsewhere,
+    as for SLM). ``with_cp``: activation checkpointing of the blocks::
 
         model = dict(type='LocalLearningEditor', architecture=_base_.model, split_points=4, use_bank=False,
                      aux_net=dict(type='AugLocAuxNet', max_depth=3))
@@ -152,6 +192,8 @@ class SRAugLocAuxNet(_TailLoss):
         self.sampled_blocks = sample_uniformly(list(later_blocks), depth)
         self.blocks = nn.ModuleList([fresh_copy(architecture.generator.get_submodule(name))
                                      for name in self.sampled_blocks])
+        self.slots = _slots(self.sampled_blocks)
 
-    def forward(self, feat: torch.Tensor, skip: Optional[torch.Tensor], data_samples) -> dict:
-        return self.tail_loss(run_blocks(self.blocks, feat, self.with_cp), skip, data_samples)
+    def forward(self, feat, skip: Optional[torch.Tensor], data_samples, block_outputs=None) -> dict:
+        feat, own = self.run_own_blocks(self.blocks, self.slots, feat, self.with_cp)
+        return self.tail_loss(feat, skip, data_samples, block_outputs, own)

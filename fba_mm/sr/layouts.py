@@ -1,11 +1,17 @@
 """How fba_mm.sr reads a stock SR generator: its stem, its residual body (the cuttable blocks), its tail, and
-what the global skip needs."""
-from typing import Optional, Tuple
+what the tail needs from earlier parts (the global skip; RDN's fusion of every block's output)."""
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+from mmagic.models.archs import pixel_unshuffle
 from mmagic.models.editors.edsr.edsr_net import EDSRNet
+from mmagic.models.editors.esrgan.rrdb_net import RRDBNet
+from mmagic.models.editors.rdn.rdn_net import RDNNet
 from mmagic.models.editors.srgan.sr_resnet import MSRResNet
+from mmagic.models.editors.swinir.swinir_net import SwinIRNet
+from torch.utils.checkpoint import checkpoint
 
 from fba_mm.core import ConfigError
 from fba_mm.core.aux_rules import copy_without
@@ -16,24 +22,56 @@ from .rcan import RCANNet
 class SRLayout:
     """A generator as ``stem -> body[0] -> ... -> body[n-1] -> tail(·, skip)``.
 
-    ``skip`` is what the global skip connection adds back in the tail: the shallow feature (EDSR, RCAN) or the
-    LR input (MSRResNet). Local modules after the first do not compute it, so the feature bank carries it.
+    What flows between body blocks is the *body state*: a feature map for most nets, a structure for
+    transformers (SwinIR's ``(tokens, x_size, input_size)``); core detaches it as a whole between modules.
+    ``skip`` is what the global skip connection adds back in the tail: the shallow feature (EDSR, RCAN, RRDBNet,
+    RDN, SwinIR) or the LR input (MSRResNet). Local modules after the first do not compute it, so the feature
+    bank carries it. With ``tail_reads_blocks`` (RDN) the tail also fuses the output of *every* body block, so the
+    bank carries the block outputs of earlier modules too (one key per block, the block's name).
     """
     body: str = 'body'
     stem: Tuple[str, ...] = ('conv_first', )
     tail: Tuple[str, ...] = ()
+    tail_reads_blocks: bool = False
 
-    def forward_stem(self, g: nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward_stem(self, g: nn.Module, x: torch.Tensor):
         """Return (input of body[0], skip)."""
         raise NotImplementedError
 
-    def forward_tail(self, g: nn.Module, feat: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        """The tail of generator ``g`` (or of a copy holding its tail modules) on the body's output."""
+    def forward_tail(self, g: nn.Module, feat, skip: torch.Tensor,
+                     block_outputs: Optional[Sequence[torch.Tensor]] = None) -> torch.Tensor:
+        """The tail of generator ``g`` (or of a copy holding its tail modules) on the body's output; with
+        ``tail_reads_blocks``, ``block_outputs`` holds the output of every body block, in order."""
         raise NotImplementedError
 
-    def zero_skip(self, g: nn.Module, feat: torch.Tensor) -> torch.Tensor:
+    def zero_skip(self, g: nn.Module, feat) -> torch.Tensor:
         """What the skip is without a feature bank (the ablation): zeros of its shape."""
         raise NotImplementedError
+
+    def zero_block_output(self, g: nn.Module, feat) -> torch.Tensor:
+        """A body block's output that an auxiliary net has not got (``tail_reads_blocks``): zeros of its shape."""
+        return torch.zeros_like(feat)
+
+    def run_block(self, block: nn.Module, feat, with_cp: bool = False):
+        """One body block on the body state, under activation checkpointing when ``with_cp``."""
+        return checkpoint(block, feat, use_reentrant=False) if with_cp and torch.is_grad_enabled() else block(feat)
+
+    def run_blocks(self, blocks: Sequence[nn.Module], feat, with_cp: bool = False,
+                   outputs: Optional[List] = None):
+        """Body blocks in order; every block's output is appended to ``outputs`` when given."""
+        for block in blocks:
+            feat = self.run_block(block, feat, with_cp)
+            if outputs is not None:
+                outputs.append(feat)
+        return feat
+
+    def feature_channels(self, g: nn.Module) -> int:
+        """Channels of the body's feature map (DGL's convs are this wide)."""
+        return g.mid_channels
+
+    def map_feature(self, feat, fn):
+        """``fn`` (image-shaped layers, DGL's convs) applied to the feature map inside the body state."""
+        return fn(feat)
 
 
 class EDSRLayout(SRLayout):
@@ -44,7 +82,7 @@ class EDSRLayout(SRLayout):
         feat = g.conv_first((x - g.mean.to(x)) / g.std.to(x))
         return feat, feat
 
-    def forward_tail(self, g, feat, skip):
+    def forward_tail(self, g, feat, skip, block_outputs=None):
         res = g.conv_after_body(feat) + skip
         return g.conv_last(g.upsample(res)) * g.std.to(feat) + g.mean.to(feat)
 
@@ -63,7 +101,7 @@ class MSRResNetLayout(SRLayout):
     def forward_stem(self, g, x):
         return g.lrelu(g.conv_first(x)), x
 
-    def forward_tail(self, g, feat, skip):
+    def forward_tail(self, g, feat, skip, block_outputs=None):
         for name in self.tail[:-2]:
             feat = getattr(g, name)(feat)
         return g.conv_last(g.lrelu(g.conv_hr(feat))) + g.img_upsampler(skip)
@@ -72,15 +110,155 @@ class MSRResNetLayout(SRLayout):
         return feat.new_zeros(feat.shape[0], g.in_channels, *feat.shape[2:])
 
 
+class RRDBNetLayout(SRLayout):
+    """RRDBNet (ESRGAN, Real-ESRGAN): pixel-unshuffle (x1, x2), conv_first; body (RRDBs); conv_body + shallow
+    feature, two nearest x2 upsamplings each with a conv and lrelu, lrelu(conv_hr), conv_last (as
+    ``RRDBNet.forward``; x1/x2 nets unshuffle the input first, so the body always runs at 1/4 of the output)."""
+    tail = ('conv_body', 'conv_up1', 'conv_up2', 'conv_hr', 'conv_last')
+
+    def forward_stem(self, g, x):
+        if g.upscale_factor in (1, 2):
+            x = pixel_unshuffle(x, scale=4 // g.upscale_factor)
+        feat = g.conv_first(x)
+        return feat, feat
+
+    def forward_tail(self, g, feat, skip, block_outputs=None):
+        feat = skip + g.conv_body(feat)
+        feat = g.lrelu(g.conv_up1(F.interpolate(feat, scale_factor=2, mode='nearest')))
+        feat = g.lrelu(g.conv_up2(F.interpolate(feat, scale_factor=2, mode='nearest')))
+        return g.conv_last(g.lrelu(g.conv_hr(feat)))
+
+    def zero_skip(self, g, feat):
+        return torch.zeros_like(feat)
+
+    def feature_channels(self, g):
+        return g.conv_body.in_channels  # RRDBNet keeps no mid_channels attribute
+
+
+class RDNLayout(SRLayout):
+    """RDNNet: sfe1, sfe2; rdbs (residual dense blocks); gff over the concatenated outputs of *all* rdbs + sfe1,
+    upscale, output (as ``RDNNet.forward``).
+
+    The global feature fusion is why ``tail_reads_blocks``: the real tail of the last module gets the outputs
+    of earlier modules' blocks from the feature bank (detached) and its own blocks' live outputs.
+    """
+    body = 'rdbs'
+    stem = ('sfe1', 'sfe2')
+    tail = ('gff', 'upscale', 'output')
+    tail_reads_blocks = True
+
+    def forward_stem(self, g, x):
+        sfe1 = g.sfe1(x)
+        return g.sfe2(sfe1), sfe1
+
+    def forward_tail(self, g, feat, skip, block_outputs=None):
+        x = g.gff(torch.cat(list(block_outputs), 1)) + skip
+        return g.output(g.upscale(x))
+
+    def zero_skip(self, g, feat):
+        return torch.zeros_like(feat)
+
+
+class SwinIRLayout(SRLayout):
+    """SwinIRNet: pad to a window-size multiple, mean shift and img_range, conv_first, patch_embed, pos_drop;
+    residual Swin transformer blocks (``layers.i``, RSTBs); norm, patch_unembed, conv_after_body + shallow
+    feature, the upsampler, undo the mean shift, crop the padding away (as ``SwinIRNet.forward``).
+
+    The body state is ``(tokens, x_size, input_size)``: the B x L x C tokens, the (padded) size they are laid
+    out in, which every RSTB takes, and the input's size before padding, which the tail crops back to. All four
+    upsamplers are supported; with ``upsampler=''`` (denoising, JPEG artifact reduction) the tail also adds the
+    normalised input back, so the skip is the shallow feature and that input concatenated along channels (one
+    tensor, so the bank carries it as it carries any skip). ``ape=True`` is refused: the absolute position
+    embedding is a bare parameter of the generator, which no local module can own.
+    """
+    body = 'layers'
+    stem = ('conv_first', 'patch_embed')
+    upsamplers = ('pixelshuffle', 'pixelshuffledirect', 'nearest+conv', '')
+
+    def __init__(self, g: SwinIRNet) -> None:
+        if g.ape:
+            raise ConfigError('SwinIRNet(ape=True) is not supported: its absolute position embedding is a parameter '
+                              'of the generator itself, not of a module that a local module could own. Use ape=False '
+                              '(the default of every stock SwinIR config).')
+        # any other value runs SwinIRNet.forward's last branch (denoising), so it is read the same way here
+        self.upsampler = g.upsampler if g.upsampler in self.upsamplers else ''
+        ups = {'pixelshuffle': ('conv_before_upsample', 'upsample', 'conv_last'),
+               'pixelshuffledirect': ('upsample', ),
+               'nearest+conv': ('conv_before_upsample', 'conv_up1') + (('conv_up2', ) if g.upscale == 4 else ()) +
+               ('conv_hr', 'conv_last'),
+               '': ('conv_last', )}[self.upsampler]
+        self.tail = ('norm', 'patch_unembed', 'conv_after_body') + ups
+        self.skip_channels = g.embed_dim + (g.conv_first.in_channels if self.upsampler == '' else 0)
+
+    def forward_stem(self, g, x):
+        size = tuple(x.shape[2:])
+        x = g.check_image_size(x)
+        x = (x - g.mean.type_as(x)) * g.img_range
+        x_first = g.conv_first(x)
+        tokens = g.pos_drop(g.patch_embed(x_first))
+        skip = torch.cat([x_first, x], 1) if self.upsampler == '' else x_first
+        return (tokens, tuple(x_first.shape[2:]), size), skip
+
+    def run_block(self, block, feat, with_cp=False):
+        tokens, x_size, size = feat
+        if with_cp and torch.is_grad_enabled():
+            tokens = checkpoint(block, tokens, x_size, use_reentrant=False)
+        else:
+            tokens = block(tokens, x_size)
+        return tokens, x_size, size
+
+    def forward_tail(self, g, feat, skip, block_outputs=None):
+        tokens, x_size, (h, w) = feat
+        x = g.patch_unembed(g.norm(tokens), x_size)
+        if self.upsampler == '':
+            x_first, x_in = skip[:, :g.embed_dim], skip[:, g.embed_dim:]
+            x = x_in + g.conv_last(g.conv_after_body(x) + x_first)
+        else:
+            x = g.conv_after_body(x) + skip
+            if self.upsampler == 'pixelshuffle':
+                x = g.conv_last(g.upsample(g.conv_before_upsample(x)))
+            elif self.upsampler == 'pixelshuffledirect':
+                x = g.upsample(x)
+            else:  # 'nearest+conv'
+                x = g.conv_before_upsample(x)
+                x = g.lrelu(g.conv_up1(F.interpolate(x, scale_factor=2, mode='nearest')))
+                if g.upscale == 4:
+                    x = g.lrelu(g.conv_up2(F.interpolate(x, scale_factor=2, mode='nearest')))
+                x = g.conv_last(g.lrelu(g.conv_hr(x)))
+        x = x / g.img_range + g.mean.type_as(x)
+        return x[:, :, :h * g.upscale, :w * g.upscale]
+
+    def zero_skip(self, g, feat):
+        tokens, x_size, _ = feat
+        return tokens.new_zeros(tokens.shape[0], self.skip_channels, *x_size)
+
+    def feature_channels(self, g):
+        return g.embed_dim
+
+    def map_feature(self, feat, fn):
+        tokens, x_size, size = feat
+        b, _, c = tokens.shape
+        x = fn(tokens.transpose(1, 2).reshape(b, c, *x_size))
+        return x.flatten(2).transpose(1, 2), x_size, size
+
+
+SUPPORTED = 'EDSRNet, MSRResNet, RCANNet, RRDBNet, RDNNet and SwinIRNet'
+
+
 def layout_of(generator: nn.Module) -> SRLayout:
     if isinstance(generator, (EDSRNet, RCANNet)):
         return EDSRLayout()
     if isinstance(generator, MSRResNet):
         return MSRResNetLayout(generator.upscale_factor)
+    if isinstance(generator, RRDBNet):
+        return RRDBNetLayout()
+    if isinstance(generator, RDNNet):
+        return RDNLayout()
+    if isinstance(generator, SwinIRNet):
+        return SwinIRLayout(generator)
     raise ConfigError(
-        f'generator {type(generator).__name__} is not supported: fba_mm.sr cuts EDSRNet, MSRResNet and RCANNet '
-        'along their residual body. For another net, add an SRLayout (fba_mm/sr/layouts.py) that names its stem, '
-        'body and tail.')
+        f'generator {type(generator).__name__} is not supported: fba_mm.sr cuts {SUPPORTED} along their residual '
+        'body. For another net, add an SRLayout (fba_mm/sr/layouts.py) that names its stem, body and tail.')
 
 
 def tail_copy(generator: nn.Module, layout: SRLayout) -> nn.Module:

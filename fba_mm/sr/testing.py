@@ -21,7 +21,9 @@ def random_sr_batch(batch_size: int = 2, height: int = 16, width: int = None, sc
 
 def benchmark_batch(architecture_cfg: dict, batch_size: int, height: int, width: int) -> dict:
     """A random batch of ``height x width`` LR patches for the editor's upscale factor."""
-    return random_sr_batch(batch_size, height, width, scale=architecture_cfg.generator.upscale_factor)
+    generator = architecture_cfg.generator
+    scale = generator.get('upscale_factor', generator.get('upscale'))  # SwinIRNet calls it upscale
+    return random_sr_batch(batch_size, height, width, scale=scale)
 
 
 def end_to_end_checkpointed(architecture_cfg: dict):

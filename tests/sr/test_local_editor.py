@@ -121,7 +121,8 @@ def test_aux_copies_start_from_the_main_weights():
 def test_unsupported_generator_is_refused():
     cfg = tiny_editor('edsr')
     cfg['generator'] = dict(type='SRCNNNet', channels=(3, 8, 8, 3), kernel_sizes=(9, 1, 5), upscale_factor=2)
-    with pytest.raises(ConfigError, match='generator SRCNNNet is not supported.*EDSRNet, MSRResNet and RCANNet'):
+    supported = 'EDSRNet, MSRResNet, RCANNet, RRDBNet, RDNNet and SwinIRNet'
+    with pytest.raises(ConfigError, match=f'generator SRCNNNet is not supported.*{supported}'):
         LocalLearningEditor(cfg, split_points=2)
 
 
