@@ -20,6 +20,7 @@ from; every choice keeps module k's parameters trained by its local loss alone:
     ``ema_momentum`` 0.995 as in MAN): ``w <- m * w + (1 - m) * w_main``.
 """
 import contextlib
+import copy
 import itertools
 from typing import Iterator, List, Sequence, Tuple
 
@@ -88,6 +89,14 @@ class AuxNet(BaseModule):
                                 store[name] = None
                                 self._hollow.append((m, kind, name, f'{source}.{rel}' if rel else source))
 
+    def init_weights(self) -> None:
+        """Mirrors take their weights from the architecture (:meth:`init_from_architecture`) and fresh copies were
+        initialised when made (:func:`fresh_copy`); what the strategy built anew (DGL's convs, AugLocal's blocks)
+        is initialised here, by its own ``init_weights`` (its ``init_cfg``)."""
+        done = {id(self.get_submodule(path)) for path, _ in self._mirrors}
+        _init_new_layers(self, done)
+        self._is_init = True
+
     def mirror_pairs(self) -> List[Tuple[str, str]]:
         return list(self._mirrors)
 
@@ -139,6 +148,44 @@ class AuxNet(BaseModule):
             self._bound = False
             for module, kind, name, _ in self._hollow:
                 (module._parameters if kind == 'p' else module._buffers)[name] = None
+
+
+def fresh_copy(module: nn.Module) -> nn.Module:
+    """A copy with the architecture of ``module`` and new weights, initialised as it initialises itself from
+    scratch: every layer's ``reset_parameters``, then the ``init_weights`` (``init_cfg``) of each topmost submodule
+    that has one. A :func:`~fba_mm.core.layout.partial_copy` lacks modules its own ``init_weights`` may touch, so
+    its children are initialised instead. Example (a strategy's fresh heads)::
+
+        self.tail = fresh_copy(partial_copy(generator, layout.tail))
+    """
+    module = copy.deepcopy(module)
+    for m in module.modules():
+        if callable(getattr(m, 'reset_parameters', None)):
+            m.reset_parameters()
+        if isinstance(m, BaseModule):
+            m._is_init = False  # a copy of an initialised module would skip its init_cfg
+    _init_topmost(module)
+    module._fba_fresh = True  # AuxNet.init_weights leaves it as it is
+    return module
+
+
+def _init_topmost(module: nn.Module) -> None:
+    if callable(getattr(module, 'init_weights', None)) and not getattr(module, '_fba_partial', False):
+        module.init_weights()
+    else:
+        for child in module.children():
+            _init_topmost(child)
+
+
+def _init_new_layers(module: nn.Module, done: set) -> None:
+    for child in module.children():
+        if id(child) in done or getattr(child, '_fba_fresh', False):
+            continue
+        if getattr(child, '_fba_partial', False) or \
+                any(id(m) in done or getattr(m, '_fba_fresh', False) for m in child.modules()):
+            _init_new_layers(child, done)  # a partial copy's own init_weights may touch modules it lacks
+        elif callable(getattr(child, 'init_weights', None)):
+            child.init_weights()
 
 
 def _refuse_unbound(aux: AuxNet, args) -> None:

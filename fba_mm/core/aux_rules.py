@@ -1,9 +1,6 @@
 """Task-independent pieces of auxiliary-net strategies (the task adapters build the layers)."""
-import copy
 import math
 from typing import List, Sequence
-
-import torch.nn as nn
 
 from .split import ConfigError
 
@@ -30,15 +27,3 @@ def sample_uniformly(items: Sequence[str], n: int) -> List[str]:
 
 def _round(x: float) -> int:
     return math.floor(x + 0.5)  # half up: Python's round() goes to even, which makes the spacing lopsided
-
-
-def copy_without(module: nn.Module, children: Sequence[str]) -> nn.Module:
-    """A deep copy of ``module`` whose ``children`` are None, made without copying them (they can be large, and
-    the auxiliary nets that want such a copy bring their own versions of them)."""
-    held = {name: module._modules[name] for name in children if name in module._modules}
-    for name in held:
-        module._modules[name] = None
-    try:
-        return copy.deepcopy(module)
-    finally:
-        module._modules.update(held)

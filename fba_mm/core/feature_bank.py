@@ -46,6 +46,10 @@ class FeatureBank:
         """What an auxiliary net may read: everything pushed so far, or nothing when the bank is off."""
         return dict(self._features) if self.enabled else {}
 
+    def for_head(self) -> Dict[str, torch.Tensor]:
+        """What the real task head reads: everything pushed so far, bank on or off."""
+        return dict(self._features)
+
     def nbytes(self) -> int:
         """Bytes held now (each storage counted once: views of one tensor cost nothing extra)."""
         seen, total = set(), 0

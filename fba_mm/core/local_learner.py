@@ -1,5 +1,6 @@
 """The task-agnostic half of supervised local learning: the split, the per-module train step, the bank."""
 import contextlib
+import copy
 import logging
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -7,14 +8,16 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, ModuleList
 from mmengine.optim import OptimWrapperDict
 from mmengine.registry import MODELS
 
 from .checkpoint import ARCH_PREFIX
 from .feature_bank import FeatureBank
 from .isolation import IsolationGuard, detach_output
+from .layout import Layout, find_layout
 from .memory import ActivationMemoryMeter, MiB, TotalMemoryMeter
+from .scope import scope_if_unset
 from .split import ConfigError, even_split_points, resolve_split_points
 
 
@@ -50,8 +53,11 @@ class LocalLearner(BaseModel):
     work per module), detach its output and hand it to module k+1. Only one module's graph is alive at a
     time. ``val_step``/``test_step`` run the plain architecture.
 
-    Task adapters (``fba_mm.det``, ``fba_mm.sr``) subclass this and implement :meth:`trunk_blocks`,
-    :meth:`forward_prefix` and :meth:`forward_local`, and may add :meth:`stem_paths`, :meth:`head_paths`.
+    The network that is cut (``network_path``) is read through its layout (:mod:`fba_mm.core.layout`), so the
+    split, the prefix, the run of every module's blocks and what the bank carries are done here. A task adapter
+    (``fba_mm.det``, ``fba_mm.sr``) sets ``network_path`` and ``scope``, and implements :meth:`head_paths`,
+    :meth:`forward_head` and, where its auxiliary nets take more than ``(state, features, data_samples)``,
+    :meth:`forward_aux`; it calls :meth:`build_split` and :meth:`build_aux_nets` in its constructor.
 
     Args:
         architecture (dict | nn.Module): the stock model config (``model`` of a stock config).
@@ -63,6 +69,10 @@ class LocalLearner(BaseModel):
             the other modules go on; ``m{k}.skipped`` logs it. Training stops with an error once *every* module
             has skipped this many iterations in a row. Under DDP the ranks decide together (one rank's NaN skips
             the module on all ranks), so they stay identical.
+        layout (dict, optional): how the network is cut (``dict(type='MyNetLayout')``); by default the registered
+            layout of the network's class (:func:`~fba_mm.core.layout.find_layout`).
+        with_cp (bool): activation checkpointing of every block, through the layout (the stock flag of a
+            backbone, e.g. ResNet's ``with_cp``, works as well).
         data_preprocessor: defaults to the architecture's own.
     """
 
@@ -71,6 +81,8 @@ class LocalLearner(BaseModel):
                  split_points: Union[Sequence[str], int],
                  use_bank: bool = True,
                  max_consecutive_skips: int = 10,
+                 layout: Optional[dict] = None,
+                 with_cp: bool = False,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if isinstance(architecture, dict):
@@ -79,6 +91,9 @@ class LocalLearner(BaseModel):
             data_preprocessor = architecture.data_preprocessor
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.architecture = architecture
+        self.layout = find_layout(self.network, layout, self.network_path, self.layout_kind) \
+            if self.network_path else None
+        self.with_cp = with_cp
         self.feature_bank = FeatureBank(enabled=use_bank)
         self._split_cfg = split_points
         self._local_steps: List[LocalStep] = []
@@ -91,35 +106,112 @@ class LocalLearner(BaseModel):
             raise ConfigError(f'max_consecutive_skips={max_consecutive_skips}: need at least 1')
         self.max_consecutive_skips = max_consecutive_skips
 
-    # ------------------------------------------------------------------ adapter interface
+    # ------------------------------------------------------------------ the adapter interface
+    #: path of the network that is cut, in the architecture (``'backbone'``, ``'generator'``); its layout
+    #: (:mod:`fba_mm.core.layout`) then names the stem, blocks and stages, and runs them
+    network_path: Optional[str] = None
+    #: registry scope in which the adapter's nested components (auxiliary nets) are built
+    scope: Optional[str] = None
+    #: the layout class the task needs (what it reads besides the cut: a backbone's stage features, an SR tail)
+    layout_kind: type = Layout
+
+    @property
+    def network(self) -> nn.Module:
+        return self.architecture.get_submodule(self.network_path)
+
     def trunk_blocks(self) -> 'OrderedDict[str, nn.Module]':
         """The cuttable blocks in forward order, by the names split points use (``'layer2.0'``, ``'body.3'``)."""
-        raise NotImplementedError
+        net = self.network
+        return OrderedDict((name, net.get_submodule(name)) for name in self.layout.blocks(net))
+
+    def trunk_stages(self) -> 'OrderedDict[str, List[str]]':
+        """Stage name -> its blocks (a split point may name a stage: its first block)."""
+        if self.layout is not None:
+            return self.layout.stages(self.network)
+        stages = OrderedDict()
+        for name in self.trunk_blocks():
+            stages.setdefault(name.rsplit('.', 1)[0], []).append(name)
+        return stages
 
     def block_path(self, name: str) -> str:
         """Module path (relative to the learner) of the trunk block called ``name``."""
-        raise NotImplementedError
+        return f'architecture.{self.network_path}.{name}'
+
+    def block_paths(self, name: str) -> List[str]:
+        """Module paths trained with block ``name`` (with a stage's last block, the stage's exit)."""
+        if self.layout is None:
+            return [self.block_path(name)]
+        return [f'architecture.{self.network_path}.{p}' for p in self.layout.block_parts(self.network, name)]
 
     def stem_paths(self) -> List[str]:
         """Trainable modules that run before the first block and belong to module 1 (e.g. EDSR's conv_first)."""
-        return []
+        if self.layout is None:
+            return []
+        return [f'architecture.{self.network_path}.{m}' for m in self.layout.stem(self.network)]
 
     def head_paths(self) -> List[str]:
         """Modules after the trunk, trained with the last module (neck and heads, SR tail)."""
         raise NotImplementedError
 
-    def forward_prefix(self, inputs: torch.Tensor):
-        """Run the parameter-free prefix (called under ``no_grad``); return module 1's input."""
+    def forward_head(self, state, features: Dict[str, torch.Tensor], data_samples) -> Dict[str, torch.Tensor]:
+        """The task's stock losses from the last module's output ``state``; ``features``: everything the bank
+        carries (earlier modules' detached, the last module's live)."""
         raise NotImplementedError
 
-    def forward_local(self, k: int, feature, data_samples) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
-        """Run local module ``k`` on ``feature`` and return ``(output, losses)``: the losses of auxiliary net k
-        for k < K-1, of the real task head for the last module. Push what later modules need to the bank."""
-        raise NotImplementedError
+    def forward_aux(self, k: int, state, features: Dict[str, torch.Tensor], data_samples) -> Dict[str, torch.Tensor]:
+        """Auxiliary net k's losses from module k's output ``state``; ``features``: what the bank gives auxiliary
+        nets (nothing with ``use_bank=False``) and, live, what module k itself produced."""
+        return self.aux_nets[k](state, features, data_samples)
+
+    def aux_net_args(self, k: int) -> dict:
+        """Task-specific arguments of auxiliary net k, beside the ones every strategy gets (:meth:`build_aux_nets`)."""
+        return {}
+
+    def forward_prefix(self, inputs: torch.Tensor):
+        """Run the parameter-free prefix (called under ``no_grad``); return module 1's input. With a trainable
+        stem, module 1 starts from the input."""
+        if self.stem_trainable:
+            return inputs
+        produced: Dict[str, torch.Tensor] = {}
+        state, items = self.layout.forward_stem(self.network, inputs)
+        produced.update(items)
+        state = self.layout.run_blocks(self.network, self.prefix_blocks, state, produced)
+        for key, value in produced.items():
+            self.feature_bank.push(key, value)
+        return state
+
+    def forward_local(self, k: int, state, data_samples) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """Run local module ``k`` on ``state`` and return ``(output, losses)``: the losses of auxiliary net k
+        for k < K-1, of the real task head for the last module. What later parts need goes to the bank."""
+        net, produced = self.network, {}
+        if k == 0 and self.stem_trainable:
+            state, items = self.layout.forward_stem(net, state)
+            produced.update(items)
+        state = self.layout.run_blocks(net, self.module_blocks(k), state, produced, with_cp=self.with_cp)
+        if k == self.num_modules - 1:
+            return state, self.forward_head(state, {**self.feature_bank.for_head(), **produced}, data_samples)
+        for key, value in produced.items():
+            self.feature_bank.push(key, value)
+        return state, self.forward_aux(k, state, {**self.feature_bank.for_aux(), **produced}, data_samples)
 
     def split_hint(self) -> str:
         """Adapter-specific advice appended to split errors."""
         return ''
+
+    def build_aux_nets(self, aux_net: dict, registry, **extra) -> None:
+        """One auxiliary net per module k < K-1, built from the ``aux_net`` config in ``registry`` with
+        ``architecture``, ``layout``, ``module_index`` (k), ``num_modules`` (K), ``later_blocks`` (the trunk blocks
+        after module k), :meth:`aux_net_args` (k) and ``extra``. Adapters call this after :meth:`build_split`."""
+        names = list(self.trunk_blocks())
+        nets = []
+        with scope_if_unset(self.scope) if self.scope else contextlib.nullcontext():
+            for k in range(self.num_modules - 1):
+                end = names.index(self.module_blocks(k)[-1]) + 1
+                args = dict(architecture=self.architecture, layout=self.layout, module_index=k,
+                            num_modules=self.num_modules, later_blocks=names[end:], **self.aux_net_args(k), **extra)
+                nets.append(registry.build(copy.deepcopy(aux_net), default_args=args))
+        # mmengine's ModuleList: init_weights() reaches the layers a strategy builds anew (AuxNet.init_weights)
+        self.aux_nets = ModuleList(nets)
 
     # ------------------------------------------------------------------ the split
     def build_split(self) -> None:
@@ -144,7 +236,8 @@ class LocalLearner(BaseModel):
                 points = self._split_cfg  # resolve_split_points explains that a list is wanted
             else:
                 points = list(self._split_cfg)
-            starts = resolve_split_points(points, names, first if not stem_trainable else -1)
+            starts = resolve_split_points(points, names, first if not stem_trainable else -1,
+                                          stages=self.trunk_stages())
         except ConfigError as e:
             raise ConfigError(f'{type(self).__name__}: {e} {self.split_hint()}'.strip()) from None
         if any(trainable[first:]) and not all(trainable[first:]):
@@ -176,7 +269,7 @@ class LocalLearner(BaseModel):
         for the optimizer split and the DDP wrapper."""
         paths = []
         for k in range(self.num_modules):
-            p = [self.block_path(b) for b in self._module_blocks[k]]
+            p = [path for b in self._module_blocks[k] for path in self.block_paths(b)]
             if k == 0 and self.stem_trainable:
                 p = self.stem_paths() + p
             p += self.head_paths() if k == self.num_modules - 1 else self.aux_paths(k)

@@ -1,6 +1,6 @@
 """Split points: where a network's sequence of blocks is cut into local modules."""
 import difflib
-from typing import List, Sequence
+from typing import List, Mapping, Optional, Sequence
 
 
 class ConfigError(ValueError):
@@ -8,7 +8,7 @@ class ConfigError(ValueError):
 
 
 def resolve_split_points(split_points: Sequence[str], blocks: Sequence[str], first_trainable: int,
-                         key: str = 'split_points') -> List[int]:
+                         key: str = 'split_points', stages: Optional[Mapping[str, Sequence[str]]] = None) -> List[int]:
     """Turn split-point names into block indices.
 
     ``blocks`` is the ordered list of cuttable blocks of a network, named by module path
@@ -17,13 +17,19 @@ def resolve_split_points(split_points: Sequence[str], blocks: Sequence[str], fir
     ``first_trainable`` is the index of the first block with trainable parameters: everything before it is
     the parameter-free prefix, so a cut there would leave a module that trains nothing.
 
+    ``stages`` maps stage names to their blocks (by default a block's stage is its path without the last part).
+
     Returns the sorted indices at which local modules 2..K begin.
     """
     if isinstance(split_points, str):
         raise ConfigError(f'{key} must be a list of names, e.g. [{split_points!r}], got the string {split_points!r}')
-    stages = {}
-    for i, name in enumerate(blocks):
-        stages.setdefault(name.rsplit('.', 1)[0], i)
+    if stages is None:
+        first_of = {}
+        for i, name in enumerate(blocks):
+            first_of.setdefault(name.rsplit('.', 1)[0], i)
+    else:
+        first_of = {stage: blocks.index(names[0]) for stage, names in stages.items() if names}
+    stages = first_of
     indices = []
     for j, point in enumerate(split_points):
         where = f'{key}[{j}]={point!r}'

@@ -21,6 +21,7 @@ from typing import Dict, Optional, Sequence
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
+from mmdet.models.backbones import ResNet
 from mmdet.models.backbones.resnet import Bottleneck
 from mmdet.registry import MODELS
 from mmengine.model import ModuleList, Sequential
@@ -30,7 +31,7 @@ from fba_mm.core import ConfigError
 from fba_mm.core.aux_rules import augloc_depth, sample_uniformly
 
 from .aux_nets import DetAuxNet
-from .utils import stage_channels
+from .layouts import BackboneLayout
 
 
 def _fresh_norm_cfg(backbone) -> dict:
@@ -69,14 +70,16 @@ class DGLAuxNet(DetAuxNet):
 
     def __init__(self, architecture: nn.Module, live_stage: int, architecture_cfg: Optional[dict] = None,
                  module_index: Optional[int] = None, num_modules: Optional[int] = None,
-                 later_blocks: Optional[Sequence[str]] = None, num_convs: int = 2, train_cfg: Optional[dict] = None,
-                 scale: float = 1.0, with_cp: bool = False, loss_weight: float = 1.0, init_cfg=None) -> None:
+                 later_blocks: Optional[Sequence[str]] = None, layout: Optional[BackboneLayout] = None,
+                 num_convs: int = 2, train_cfg: Optional[dict] = None, scale: float = 1.0, with_cp: bool = False,
+                 loss_weight: float = 1.0, init_cfg=None) -> None:
         super().__init__(architecture, live_stage, architecture_cfg, module_index, num_modules, later_blocks,
-                         scale=scale, loss_weight=loss_weight, init_cfg=init_cfg)
+                         layout, scale=scale, loss_weight=loss_weight, init_cfg=init_cfg)
         if not isinstance(num_convs, int) or num_convs < 0:
             raise ConfigError(f'aux_net.num_convs={num_convs!r}: DGLAuxNet needs a number of conv layers >= 0.')
         backbone = architecture.backbone
-        channels = stage_channels(backbone)[live_stage]
+        self.check_feature_state('DGLAuxNet', backbone)
+        channels = self.layout.stage_channels(backbone)[live_stage]
         self.with_cp = with_cp
         # mmengine's Sequential: init_weights() reaches the ConvModules (Kaiming conv, unit BN)
         self.convs = Sequential(*[
@@ -85,8 +88,8 @@ class DGLAuxNet(DetAuxNet):
         ])
         self.build_neck_and_heads(architecture, architecture_cfg, train_cfg, fresh=True)
 
-    def forward_stages(self, feats: Dict[int, torch.Tensor]) -> Dict[int, torch.Tensor]:
-        x = feats[self.live_stage]
+    def forward_stages(self, state, feats: Dict[int, torch.Tensor]) -> Dict[int, torch.Tensor]:
+        x = state
         if self.with_cp and x.requires_grad and len(self.convs):
             x = checkpoint(self.convs, x, use_reentrant=False)
         else:
@@ -130,11 +133,11 @@ class AugLocAuxNet(DetAuxNet):
 
     def __init__(self, architecture: nn.Module, live_stage: int, architecture_cfg: Optional[dict] = None,
                  module_index: Optional[int] = None, num_modules: Optional[int] = None,
-                 later_blocks: Optional[Sequence[str]] = None, max_depth: int = 3, min_depth: int = 1,
-                 train_cfg: Optional[dict] = None, scale: float = 1.0, with_cp: bool = False,
-                 loss_weight: float = 1.0, init_cfg=None) -> None:
+                 later_blocks: Optional[Sequence[str]] = None, layout: Optional[BackboneLayout] = None,
+                 max_depth: int = 3, min_depth: int = 1, train_cfg: Optional[dict] = None, scale: float = 1.0,
+                 with_cp: bool = False, loss_weight: float = 1.0, init_cfg=None) -> None:
         super().__init__(architecture, live_stage, architecture_cfg, module_index, num_modules, later_blocks,
-                         scale=scale, loss_weight=loss_weight, init_cfg=init_cfg)
+                         layout, scale=scale, loss_weight=loss_weight, init_cfg=init_cfg)
         if None in (module_index, num_modules, later_blocks):
             raise ConfigError('AugLocAuxNet needs module_index, num_modules and later_blocks, which '
                               'LocalLearningDetector sets: build it through the learner (aux_net=dict(...)).')
@@ -143,10 +146,14 @@ class AugLocAuxNet(DetAuxNet):
                               'with 1 <= min_depth <= max_depth (blocks sampled for the first and the last '
                               'auxiliary net).')
         backbone = architecture.backbone
+        self.check_feature_state('AugLocAuxNet', backbone)
+        if not isinstance(backbone, ResNet):
+            raise ConfigError(f'aux_net=AugLocAuxNet builds fresh ResNet blocks (ResNet.make_res_layer); '
+                              f'{type(backbone).__name__} is not a ResNet. Use SLMAuxNet or DGLAuxNet.')
         self.sampled_blocks = sample_uniformly(self.later_blocks,
                                                augloc_depth(module_index, num_modules, max_depth, min_depth))
         self.depth = len(self.sampled_blocks)
-        channels = stage_channels(backbone)
+        channels = self.layout.stage_channels(backbone)
         res_layers = list(backbone.res_layers)
         if backbone.zero_init_residual:
             last_norm = 'norm3' if issubclass(backbone.block, Bottleneck) else 'norm2'
@@ -176,9 +183,9 @@ class AugLocAuxNet(DetAuxNet):
         ])
         self.build_neck_and_heads(architecture, architecture_cfg, train_cfg, fresh=True)
 
-    def forward_stages(self, feats: Dict[int, torch.Tensor]) -> Dict[int, torch.Tensor]:
+    def forward_stages(self, state, feats: Dict[int, torch.Tensor]) -> Dict[int, torch.Tensor]:
         feats = {s: f for s, f in feats.items() if s <= self.live_stage}
-        x = feats[self.live_stage]
+        x = state
         for s, block in zip(self.block_stages, self.blocks):
             x = block(x)
             feats[s] = x  # the last output per stage is that stage's feature

@@ -1,30 +1,22 @@
-"""How fba_mm.det reads a stock mmdet detector: its ResNet trunk and its loss from given features."""
-from typing import Dict, List, Sequence, Tuple
+"""How fba_mm.det runs a stock mmdet detector: its loss from given features, a copy of its heads, rescaled
+targets."""
+import copy
+import math
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from mmdet.models.backbones import ResNet
+from mmdet.registry import MODELS
+from mmengine.config import ConfigDict
 
-from fba_mm.core import ConfigError
-
-
-def check_supported(detector: nn.Module) -> ResNet:
-    backbone = getattr(detector, 'backbone', None)
-    if not isinstance(backbone, ResNet):
-        raise ConfigError(
-            f'backbone {type(backbone).__name__} is not supported: fba_mm.det cuts ResNet-family backbones (ResNet, '
-            'ResNetV1d, ResNeXt) into local modules by their res_layers. Use one of them, or add an adapter that '
-            'names the blocks of your backbone (LocalLearningDetector.trunk_blocks).')
-    for attr in ('extract_feat', 'loss'):
-        if not callable(getattr(detector, attr, None)):
-            raise ConfigError(f'{type(detector).__name__} has no {attr}(): fba_mm.det needs an mmdet BaseDetector')
-    return backbone
+from fba_mm.core import ConfigError, partial_copy
 
 
-def stage_channels(backbone: ResNet) -> List[int]:
-    """Output channels of every res layer (its last block's last conv, or downsample conv: both have them)."""
-    return [[m for m in getattr(backbone, name)[-1].modules() if isinstance(m, nn.Conv2d)][-1].out_channels
-            for name in backbone.res_layers]
+def check_detector(detector: nn.Module) -> None:
+    for attr in ('backbone', 'extract_feat', 'loss'):
+        if getattr(detector, attr, None) is None:
+            raise ConfigError(f'{type(detector).__name__} has no {attr}: fba_mm.det needs an mmdet BaseDetector with '
+                              'a backbone (two-stage, single-stage or DETR-style detectors built on extract_feat).')
 
 
 def loss_from_features(detector: nn.Module, feats: Sequence[torch.Tensor], data_samples) -> Dict:
@@ -65,3 +57,73 @@ def pyramid(stage_feats: Dict[int, torch.Tensor], out_indices: Sequence[int], ch
                 h, w = -(-h // strides[s]), -(-w // strides[s])
         out.append(ref.new_zeros(ref.shape[0], channels[i], h, w))
     return tuple(out)
+
+
+def head_only_copy(architecture: nn.Module, architecture_cfg: Optional[dict], train_cfg: Optional[dict]):
+    """A detector with the architecture's heads and losses but no backbone and no neck (those the auxiliary
+    net brings itself). Built from the config when the aux heads get their own ``train_cfg`` (the RoI/anchor
+    samplers are made at construction), else copied."""
+    if train_cfg:
+        if architecture_cfg is None:
+            raise ConfigError('aux_net.train_cfg needs the architecture as a config dict (architecture=dict(...)), '
+                              'not a built model: the auxiliary heads are rebuilt with it.')
+        cfg = copy.deepcopy(ConfigDict(architecture_cfg))
+        cfg.train_cfg = _merge(copy.deepcopy(cfg.get('train_cfg') or ConfigDict()), train_cfg)
+        cfg.backbone.init_cfg = None
+        shadow = MODELS.build(cfg)
+    else:
+        shadow = partial_copy(architecture, [name for name, child in architecture.named_children()
+                                             if child is not None and name not in ('backbone', 'neck')])
+    shadow._modules['backbone'] = None
+    if 'neck' in architecture._modules:
+        shadow._modules['neck'] = None
+    shadow._fba_partial = True  # its init_weights would look for the backbone
+    return shadow
+
+
+def rescale_sample(sample, scale: float):
+    """A copy of a DetDataSample as if its image had been resized by ``scale`` (boxes, masks, shapes)."""
+    sample = sample.clone()
+    meta = {}
+    for key in ('img_shape', 'pad_shape', 'batch_input_shape'):
+        if key in sample.metainfo:
+            meta[key] = tuple(math.ceil(v * scale) for v in sample.metainfo[key][:2])
+    if 'scale_factor' in sample.metainfo:
+        meta['scale_factor'] = tuple(v * scale for v in sample.metainfo['scale_factor'])
+    sample.set_metainfo(meta)
+    gt = sample.gt_instances.clone()  # clone() is shallow: assign new values, never change them in place
+    sample.gt_instances = gt
+    if hasattr(gt.bboxes, 'rescale_'):
+        gt.bboxes = gt.bboxes.clone()
+        gt.bboxes.rescale_([scale, scale])
+    else:
+        gt.bboxes = gt.bboxes * scale
+    if 'masks' in gt:
+        gt.masks = gt.masks.resize(meta.get('pad_shape', meta.get('batch_input_shape')))
+    return sample
+
+
+def _merge(base: dict, override: dict, path: str = 'train_cfg') -> dict:
+    """``override`` merged into ``base`` in place, dict into dict. Where ``base`` holds a list of stage dicts
+    (CascadeRoIHead's ``train_cfg.rcnn``, one per stage), a dict override is merged into every stage and a list
+    of dicts of the same length stage by stage; anything else replaces what is there."""
+    for key, value in override.items():
+        old, where = base.get(key), f'{path}.{key}'
+        if isinstance(value, dict) and isinstance(old, dict):
+            _merge(old, value, where)
+        elif _dict_list(old) and isinstance(value, dict):
+            for i, stage in enumerate(old):
+                _merge(stage, value, f'{where}[{i}]')
+        elif _dict_list(old) and _dict_list(value):
+            if len(value) != len(old):
+                raise ConfigError(f'aux_net.{where} has {len(value)} entries, the detector has {len(old)} (one per '
+                                  'stage): give one per stage, or a dict for every stage.')
+            for i, (stage, stage_value) in enumerate(zip(old, value)):
+                _merge(stage, stage_value, f'{where}[{i}]')
+        else:
+            base[key] = value
+    return base
+
+
+def _dict_list(value) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(v, dict) for v in value)

@@ -1,36 +1,24 @@
 """Auxiliary nets that train an SR generator's local modules."""
 import copy
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from mmagic.registry import MODELS
 from torch.utils.checkpoint import checkpoint
 
-from fba_mm.core import ConfigError
+from fba_mm.core import ConfigError, find_layout, fresh_copy, partial_copy
 from fba_mm.core.aux_net import AuxNet
 from fba_mm.core.aux_rules import augloc_depth, sample_uniformly
 
-from .layouts import layout_of, tail_copy
-
-
-def fresh_copy(module: nn.Module) -> nn.Module:
-    """A copy with the architecture of ``module`` and new weights (its own initialisation, not the main net's)."""
-    module = copy.deepcopy(module)
-    for m in module.modules():
-        if hasattr(m, 'reset_parameters'):
-            m.reset_parameters()
-    for m in module.modules():
-        if m is not module and hasattr(m, 'init_weights'):  # e.g. ResidualBlockNoBN's scaled Kaiming init
-            m.init_weights()
-    return module
+from .layouts import SRLayout
 
 
 class _TailLoss(AuxNet):
     """Shared end of the SR auxiliary nets: a copy of the generator's tail (``fresh``: with new weights) and the
     editor's pixel loss.
 
-    For a tail that fuses every body block's output (RDN, ``layout.tail_reads_blocks``) it gets them all: the
+    For a tail that fuses every body block's output (RDN, ``layout.bank_carries_blocks``) it gets them all: the
     ones the learner hands over (the bank's, of earlier modules; the live ones of module k), those of the
     auxiliary net's own blocks in the slots of the blocks they stand for, and zeros for every other block (the
     blocks it does not run, and the bank's with ``use_bank=False``). Zeros, as for the skip without a bank: a
@@ -38,42 +26,39 @@ class _TailLoss(AuxNet):
     another depth.
     """
 
-    def __init__(self, architecture: nn.Module, loss_weight: float, fresh: bool, init_cfg=None) -> None:
+    def __init__(self, architecture: nn.Module, layout: Optional[SRLayout], loss_weight: float, fresh: bool,
+                 init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.layout = layout_of(architecture.generator)
-        self.num_blocks = len(getattr(architecture.generator, self.layout.body))
-        tail = tail_copy(architecture.generator, self.layout)
+        g = architecture.generator
+        self.layout = layout if layout is not None else find_layout(g, what='generator', kind=SRLayout)
+        self.all_blocks = self.layout.blocks(g)
+        tail = partial_copy(g, self.layout.tail)
         self.tail = fresh_copy(tail) if fresh else tail
         self.pixel_loss = copy.deepcopy(architecture.pixel_loss)
         self.loss_weight = loss_weight
 
-    def run_own_blocks(self, blocks: Sequence[nn.Module], slots: Sequence[int], feat, with_cp: bool):
-        """This net's blocks on the live feature: (their output, {slot: output} when the tail fuses them)."""
-        outputs: Optional[List] = [] if self.layout.tail_reads_blocks else None
-        feat = self.layout.run_blocks(blocks, feat, with_cp, outputs)
-        return feat, dict(zip(slots, outputs or ()))
+    def run_trunk(self, names: Sequence[str], feat, with_cp: bool) -> Tuple[object, Dict[str, torch.Tensor]]:
+        """This net's copied blocks (``self.trunk``, at their own paths) on the live state: (their output, their
+        outputs by block name when the tail fuses them)."""
+        own: Dict[str, torch.Tensor] = {}
+        return self.layout.run_blocks(self.trunk, names, feat, own, with_cp), own
 
-    def tail_loss(self, feat, skip, data_samples, block_outputs: Optional[Sequence] = None,
-                  own: Optional[Dict[int, torch.Tensor]] = None) -> dict:
+    def tail_loss(self, feat, features: Dict[str, torch.Tensor], data_samples,
+                  own: Optional[Dict[str, torch.Tensor]] = None) -> dict:
+        skip = features.get('skip')
         if skip is None:
             skip = self.layout.zero_skip(self.tail, feat)
         fused = None
-        if self.layout.tail_reads_blocks:
-            fused = list(block_outputs or ()) + [None] * (self.num_blocks - len(block_outputs or ()))
-            for slot, output in (own or {}).items():
-                fused[slot] = output
-            zero = None  # one tensor for every missing block (the concatenation copies anyway)
-            for i, output in enumerate(fused):
+        if self.layout.bank_carries_blocks:
+            own, zero, fused = own or {}, None, []
+            for name in self.all_blocks:  # one zero tensor for every missing block (the concatenation copies)
+                output = own.get(name, features.get(name))
                 if output is None:
                     zero = self.layout.zero_block_output(self.tail, feat) if zero is None else zero
-                    fused[i] = zero
+                    output = zero
+                fused.append(output)
         out = self.layout.forward_tail(self.tail, feat, skip, fused)
         return dict(loss=self.loss_weight * self.pixel_loss(out, data_samples.gt_img))
-
-
-def _slots(names: Sequence[str]) -> List[int]:
-    """Body block names (``'rdbs.5'``) -> their indices in the body."""
-    return [int(name.rsplit('.', 1)[1]) for name in names]
 
 
 @MODELS.register_module(name='SLMAuxNet')
@@ -109,22 +94,22 @@ class SRSLMAuxNet(_TailLoss):
         ema_momentum (float): of the ``'ema'`` copies.
     """
 
-    def __init__(self, architecture: nn.Module, later_blocks: Sequence[str], module_index: int = 0,
-                 num_modules: int = 2, depth: int = 1, with_cp: bool = False, loss_weight: float = 1.0,
-                 weight_source: str = 'copy', ema_momentum: float = 0.995, init_cfg=None) -> None:
+    def __init__(self, architecture: nn.Module, later_blocks: Sequence[str], layout: Optional[SRLayout] = None,
+                 module_index: int = 0, num_modules: int = 2, depth: int = 1, with_cp: bool = False,
+                 loss_weight: float = 1.0, weight_source: str = 'copy', ema_momentum: float = 0.995,
+                 init_cfg=None) -> None:
         if depth < 0:
             raise ConfigError(f'aux_net.depth={depth}: the number of copied body blocks must be >= 0')
-        super().__init__(architecture, loss_weight, fresh=False, init_cfg=init_cfg)
-        sources = [f'generator.{name}' for name in later_blocks[:depth]]
-        self.blocks = nn.ModuleList([copy.deepcopy(architecture.get_submodule(p)) for p in sources])
-        self.slots = _slots(later_blocks[:depth])
+        super().__init__(architecture, layout, loss_weight, fresh=False, init_cfg=init_cfg)
+        self.copied_blocks = list(later_blocks[:depth])
+        self.trunk = partial_copy(architecture.generator, self.copied_blocks)
         self.with_cp = with_cp
-        self.mirror([(f'blocks.{i}', p) for i, p in enumerate(sources)] +
+        self.mirror([(f'trunk.{name}', f'generator.{name}') for name in self.copied_blocks] +
                     [(f'tail.{name}', f'generator.{name}') for name in self.layout.tail], weight_source, ema_momentum)
 
-    def forward(self, feat, skip: Optional[torch.Tensor], data_samples, block_outputs=None) -> dict:
-        feat, own = self.run_own_blocks(self.blocks, self.slots, feat, self.with_cp)
-        return self.tail_loss(feat, skip, data_samples, block_outputs, own)
+    def forward(self, feat, features: Dict[str, torch.Tensor], data_samples) -> dict:
+        feat, own = self.run_trunk(self.copied_blocks, feat, self.with_cp)
+        return self.tail_loss(feat, features, data_samples, own)
 
 
 @MODELS.register_module(name='DGLAuxNet')
@@ -141,14 +126,14 @@ class SRDGLAuxNet(_TailLoss):
                      aux_net=dict(type='DGLAuxNet', num_convs=2))
     """
 
-    def __init__(self, architecture: nn.Module, later_blocks: Sequence[str] = (), module_index: int = 0,
-                 num_modules: int = 2, num_convs: int = 2, with_cp: bool = False, loss_weight: float = 1.0,
-                 init_cfg=None) -> None:
-        super().__init__(architecture, loss_weight, fresh=True, init_cfg=init_cfg)
+    def __init__(self, architecture: nn.Module, later_blocks: Sequence[str] = (), layout: Optional[SRLayout] = None,
+                 module_index: int = 0, num_modules: int = 2, num_convs: int = 2, with_cp: bool = False,
+                 loss_weight: float = 1.0, init_cfg=None) -> None:
+        super().__init__(architecture, layout, loss_weight, fresh=True, init_cfg=init_cfg)
         self.with_cp = with_cp
         if num_convs < 0:
             raise ConfigError(f'aux_net.num_convs={num_convs}: must be >= 0')
-        if self.layout.tail_reads_blocks:
+        if self.layout.bank_carries_blocks:
             raise ConfigError(
                 f'aux_net=DGLAuxNet does not apply to {type(architecture.generator).__name__}: DGL trains a module on '
                 'its live feature alone, but this tail fuses the output of every body block. Use '
@@ -159,8 +144,8 @@ class SRDGLAuxNet(_TailLoss):
             layers += [nn.Conv2d(channels, channels, 3, 1, 1), nn.ReLU(inplace=True)]
         self.convs = nn.Sequential(*layers)
 
-    def forward(self, feat, skip: Optional[torch.Tensor], data_samples) -> dict:
-        return self.tail_loss(self.layout.map_feature(feat, self._convs), None, data_samples)
+    def forward(self, feat, features: Dict[str, torch.Tensor], data_samples) -> dict:
+        return self.tail_loss(self.layout.map_feature(feat, self._convs), {}, data_samples)  # the live feature alone
 
     def _convs(self, x: torch.Tensor) -> torch.Tensor:
         return checkpoint(self.convs, x, use_reentrant=False) if self.with_cp and torch.is_grad_enabled() else \
@@ -183,17 +168,15 @@ class SRAugLocAuxNet(_TailLoss):
                      aux_net=dict(type='AugLocAuxNet', max_depth=3))
     """
 
-    def __init__(self, architecture: nn.Module, later_blocks: Sequence[str], module_index: int = 0,
-                 num_modules: int = 2, max_depth: int = 3, min_depth: int = 1, with_cp: bool = False,
-                 loss_weight: float = 1.0, init_cfg=None) -> None:
-        super().__init__(architecture, loss_weight, fresh=True, init_cfg=init_cfg)
+    def __init__(self, architecture: nn.Module, later_blocks: Sequence[str], layout: Optional[SRLayout] = None,
+                 module_index: int = 0, num_modules: int = 2, max_depth: int = 3, min_depth: int = 1,
+                 with_cp: bool = False, loss_weight: float = 1.0, init_cfg=None) -> None:
+        super().__init__(architecture, layout, loss_weight, fresh=True, init_cfg=init_cfg)
         self.with_cp = with_cp
         depth = augloc_depth(module_index, num_modules, max_depth, min_depth)
         self.sampled_blocks = sample_uniformly(list(later_blocks), depth)
-        self.blocks = nn.ModuleList([fresh_copy(architecture.generator.get_submodule(name))
-                                     for name in self.sampled_blocks])
-        self.slots = _slots(self.sampled_blocks)
+        self.trunk = fresh_copy(partial_copy(architecture.generator, self.sampled_blocks))
 
-    def forward(self, feat, skip: Optional[torch.Tensor], data_samples, block_outputs=None) -> dict:
-        feat, own = self.run_own_blocks(self.blocks, self.slots, feat, self.with_cp)
-        return self.tail_loss(feat, skip, data_samples, block_outputs, own)
+    def forward(self, feat, features: Dict[str, torch.Tensor], data_samples) -> dict:
+        feat, own = self.run_trunk(self.sampled_blocks, feat, self.with_cp)
+        return self.tail_loss(feat, features, data_samples, own)

@@ -1,6 +1,7 @@
 """How fba_mm.sr reads a stock SR generator: its stem, its residual body (the cuttable blocks), its tail, and
 what the tail needs from earlier parts (the global skip; RDN's fusion of every block's output)."""
-from typing import List, Optional, Sequence, Tuple
+from collections import OrderedDict
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -13,35 +14,39 @@ from mmagic.models.editors.srgan.sr_resnet import MSRResNet
 from mmagic.models.editors.swinir.swinir_net import SwinIRNet
 from torch.utils.checkpoint import checkpoint
 
-from fba_mm.core import ConfigError
-from fba_mm.core.aux_rules import copy_without
+from fba_mm.core import LAYOUTS, ConfigError, Layout
 
 from .rcan import RCANNet
 
 
-class SRLayout:
-    """A generator as ``stem -> body[0] -> ... -> body[n-1] -> tail(·, skip)``.
+class SRLayout(Layout):
+    """A generator as ``stem -> body[0] -> ... -> body[n-1] -> tail(·, skip)``: one stage, the residual body.
 
     What flows between body blocks is the *body state*: a feature map for most nets, a structure for
     transformers (SwinIR's ``(tokens, x_size, input_size)``); core detaches it as a whole between modules.
     ``skip`` is what the global skip connection adds back in the tail: the shallow feature (EDSR, RCAN, RRDBNet,
     RDN, SwinIR) or the LR input (MSRResNet). Local modules after the first do not compute it, so the feature
-    bank carries it. With ``tail_reads_blocks`` (RDN) the tail also fuses the output of *every* body block, so the
-    bank carries the block outputs of earlier modules too (one key per block, the block's name).
+    bank carries it (``'skip'``, from :meth:`forward_stem`). With ``bank_carries_blocks`` (RDN) the tail also
+    fuses the output of *every* body block, so the bank carries each block's output under the block's name.
     """
     body: str = 'body'
-    stem: Tuple[str, ...] = ('conv_first', )
+    stem_modules: Tuple[str, ...] = ('conv_first', )
     tail: Tuple[str, ...] = ()
-    tail_reads_blocks: bool = False
+
+    def stem(self, net):
+        return list(self.stem_modules)
+
+    def stages(self, net):
+        return OrderedDict([(self.body, [f'{self.body}.{i}' for i in range(len(getattr(net, self.body)))])])
 
     def forward_stem(self, g: nn.Module, x: torch.Tensor):
-        """Return (input of body[0], skip)."""
+        """Return (input of body[0], ``{'skip': skip}``)."""
         raise NotImplementedError
 
     def forward_tail(self, g: nn.Module, feat, skip: torch.Tensor,
                      block_outputs: Optional[Sequence[torch.Tensor]] = None) -> torch.Tensor:
-        """The tail of generator ``g`` (or of a copy holding its tail modules) on the body's output; with
-        ``tail_reads_blocks``, ``block_outputs`` holds the output of every body block, in order."""
+        """The tail of generator ``g`` (or of a partial copy holding its tail modules) on the body's output; with
+        ``bank_carries_blocks``, ``block_outputs`` holds the output of every body block, in order."""
         raise NotImplementedError
 
     def zero_skip(self, g: nn.Module, feat) -> torch.Tensor:
@@ -49,21 +54,8 @@ class SRLayout:
         raise NotImplementedError
 
     def zero_block_output(self, g: nn.Module, feat) -> torch.Tensor:
-        """A body block's output that an auxiliary net has not got (``tail_reads_blocks``): zeros of its shape."""
+        """A body block's output that an auxiliary net has not got (``bank_carries_blocks``): zeros of its shape."""
         return torch.zeros_like(feat)
-
-    def run_block(self, block: nn.Module, feat, with_cp: bool = False):
-        """One body block on the body state, under activation checkpointing when ``with_cp``."""
-        return checkpoint(block, feat, use_reentrant=False) if with_cp and torch.is_grad_enabled() else block(feat)
-
-    def run_blocks(self, blocks: Sequence[nn.Module], feat, with_cp: bool = False,
-                   outputs: Optional[List] = None):
-        """Body blocks in order; every block's output is appended to ``outputs`` when given."""
-        for block in blocks:
-            feat = self.run_block(block, feat, with_cp)
-            if outputs is not None:
-                outputs.append(feat)
-        return feat
 
     def feature_channels(self, g: nn.Module) -> int:
         """Channels of the body's feature map (DGL's convs are this wide)."""
@@ -74,13 +66,15 @@ class SRLayout:
         return fn(feat)
 
 
+@LAYOUTS.register_module()
 class EDSRLayout(SRLayout):
     """EDSRNet and RCANNet: mean shift, conv_first; body; conv_after_body + shallow feature, upsample, conv_last."""
+    network_types = (EDSRNet, RCANNet)
     tail = ('conv_after_body', 'upsample', 'conv_last')
 
     def forward_stem(self, g, x):
         feat = g.conv_first((x - g.mean.to(x)) / g.std.to(x))
-        return feat, feat
+        return feat, {'skip': feat}
 
     def forward_tail(self, g, feat, skip, block_outputs=None):
         res = g.conv_after_body(feat) + skip
@@ -90,16 +84,18 @@ class EDSRLayout(SRLayout):
         return torch.zeros_like(feat)
 
 
+@LAYOUTS.register_module()
 class MSRResNetLayout(SRLayout):
     """MSRResNet: lrelu(conv_first); trunk_net; upsample(s), conv_hr, conv_last + bilinearly upsampled LR input."""
+    network_types = (MSRResNet, )
     body = 'trunk_net'
 
-    def __init__(self, upscale_factor: int) -> None:
-        ups = ('upsample1', 'upsample2') if upscale_factor == 4 else ('upsample1', )
+    def __init__(self, g: MSRResNet) -> None:
+        ups = ('upsample1', 'upsample2') if g.upscale_factor == 4 else ('upsample1', )
         self.tail = ups + ('conv_hr', 'conv_last')
 
     def forward_stem(self, g, x):
-        return g.lrelu(g.conv_first(x)), x
+        return g.lrelu(g.conv_first(x)), {'skip': x}
 
     def forward_tail(self, g, feat, skip, block_outputs=None):
         for name in self.tail[:-2]:
@@ -110,17 +106,19 @@ class MSRResNetLayout(SRLayout):
         return feat.new_zeros(feat.shape[0], g.in_channels, *feat.shape[2:])
 
 
+@LAYOUTS.register_module()
 class RRDBNetLayout(SRLayout):
     """RRDBNet (ESRGAN, Real-ESRGAN): pixel-unshuffle (x1, x2), conv_first; body (RRDBs); conv_body + shallow
     feature, two nearest x2 upsamplings each with a conv and lrelu, lrelu(conv_hr), conv_last (as
     ``RRDBNet.forward``; x1/x2 nets unshuffle the input first, so the body always runs at 1/4 of the output)."""
+    network_types = (RRDBNet, )
     tail = ('conv_body', 'conv_up1', 'conv_up2', 'conv_hr', 'conv_last')
 
     def forward_stem(self, g, x):
         if g.upscale_factor in (1, 2):
             x = pixel_unshuffle(x, scale=4 // g.upscale_factor)
         feat = g.conv_first(x)
-        return feat, feat
+        return feat, {'skip': feat}
 
     def forward_tail(self, g, feat, skip, block_outputs=None):
         feat = skip + g.conv_body(feat)
@@ -135,21 +133,23 @@ class RRDBNetLayout(SRLayout):
         return g.conv_body.in_channels  # RRDBNet keeps no mid_channels attribute
 
 
+@LAYOUTS.register_module()
 class RDNLayout(SRLayout):
     """RDNNet: sfe1, sfe2; rdbs (residual dense blocks); gff over the concatenated outputs of *all* rdbs + sfe1,
     upscale, output (as ``RDNNet.forward``).
 
-    The global feature fusion is why ``tail_reads_blocks``: the real tail of the last module gets the outputs
+    The global feature fusion is why ``bank_carries_blocks``: the real tail of the last module gets the outputs
     of earlier modules' blocks from the feature bank (detached) and its own blocks' live outputs.
     """
+    network_types = (RDNNet, )
     body = 'rdbs'
-    stem = ('sfe1', 'sfe2')
+    stem_modules = ('sfe1', 'sfe2')
     tail = ('gff', 'upscale', 'output')
-    tail_reads_blocks = True
+    bank_carries_blocks = True
 
     def forward_stem(self, g, x):
         sfe1 = g.sfe1(x)
-        return g.sfe2(sfe1), sfe1
+        return g.sfe2(sfe1), {'skip': sfe1}
 
     def forward_tail(self, g, feat, skip, block_outputs=None):
         x = g.gff(torch.cat(list(block_outputs), 1)) + skip
@@ -159,6 +159,7 @@ class RDNLayout(SRLayout):
         return torch.zeros_like(feat)
 
 
+@LAYOUTS.register_module()
 class SwinIRLayout(SRLayout):
     """SwinIRNet: pad to a window-size multiple, mean shift and img_range, conv_first, patch_embed, pos_drop;
     residual Swin transformer blocks (``layers.i``, RSTBs); norm, patch_unembed, conv_after_body + shallow
@@ -171,8 +172,9 @@ class SwinIRLayout(SRLayout):
     tensor, so the bank carries it as it carries any skip). ``ape=True`` is refused: the absolute position
     embedding is a bare parameter of the generator, which no local module can own.
     """
+    network_types = (SwinIRNet, )
     body = 'layers'
-    stem = ('conv_first', 'patch_embed')
+    stem_modules = ('conv_first', 'patch_embed')
     upsamplers = ('pixelshuffle', 'pixelshuffledirect', 'nearest+conv', '')
 
     def __init__(self, g: SwinIRNet) -> None:
@@ -197,7 +199,7 @@ class SwinIRLayout(SRLayout):
         x_first = g.conv_first(x)
         tokens = g.pos_drop(g.patch_embed(x_first))
         skip = torch.cat([x_first, x], 1) if self.upsampler == '' else x_first
-        return (tokens, tuple(x_first.shape[2:]), size), skip
+        return (tokens, tuple(x_first.shape[2:]), size), {'skip': skip}
 
     def run_block(self, block, feat, with_cp=False):
         tokens, x_size, size = feat
@@ -242,39 +244,10 @@ class SwinIRLayout(SRLayout):
         return x.flatten(2).transpose(1, 2), x_size, size
 
 
-SUPPORTED = 'EDSRNet, MSRResNet, RCANNet, RRDBNet, RDNNet and SwinIRNet'
-
-
-def layout_of(generator: nn.Module) -> SRLayout:
-    if isinstance(generator, (EDSRNet, RCANNet)):
-        return EDSRLayout()
-    if isinstance(generator, MSRResNet):
-        return MSRResNetLayout(generator.upscale_factor)
-    if isinstance(generator, RRDBNet):
-        return RRDBNetLayout()
-    if isinstance(generator, RDNNet):
-        return RDNLayout()
-    if isinstance(generator, SwinIRNet):
-        return SwinIRLayout(generator)
-    raise ConfigError(
-        f'generator {type(generator).__name__} is not supported: fba_mm.sr cuts {SUPPORTED} along their residual '
-        'body. For another net, add an SRLayout (fba_mm/sr/layouts.py) that names its stem, body and tail.')
-
-
-def tail_copy(generator: nn.Module, layout: SRLayout) -> nn.Module:
-    """A copy of the generator holding only its tail modules (the stem and body are left out, not copied)."""
-    left_out = (layout.body, ) + layout.stem
-    shadow = copy_without(generator, left_out)
-    for name in left_out:
-        del shadow._modules[name]
-    return shadow
-
-
-def check_editor(architecture: nn.Module) -> Optional[SRLayout]:
+def check_editor(architecture: nn.Module) -> None:
     from mmagic.models import BaseEditModel
     if not isinstance(architecture, BaseEditModel) or \
             type(architecture).forward_train is not BaseEditModel.forward_train:
         raise ConfigError(
             f'{type(architecture).__name__} is not supported: fba_mm.sr trains BaseEditModel editors, whose loss is '
             'pixel_loss(generator(lr), gt). Editors with other training (GANs, video) need their own adapter.')
-    return layout_of(architecture.generator)

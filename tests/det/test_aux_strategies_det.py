@@ -78,7 +78,8 @@ def test_slm_aux_nets_see_the_bank_only_when_it_is_on(use_bank):
     learner = LocalLearningDetector(tiny_detector('retinanet'), split_points=SPLITS[4], use_bank=use_bank)
     seen = []
     for aux in learner.aux_nets:
-        aux.register_forward_pre_hook(lambda m, args: seen.append(sorted(args[0])))
+        # (state, {stage: feature} of the stages before the live one, data_samples)
+        aux.register_forward_pre_hook(lambda m, args: seen.append(sorted(set(args[1]) | {m.live_stage})))
     data = learner.data_preprocessor(batch(), True)
     with torch.no_grad():
         x = learner.forward_prefix(data['inputs'])
@@ -102,7 +103,7 @@ def test_dgl_sees_the_live_feature_alone():
     for bank in ({}, {0: torch.randn(2, 64, 16, 16)}, {0: torch.randn(2, 64, 16, 16)}):
         torch.manual_seed(0)
         with torch.no_grad():
-            losses.append(aux({**bank, 1: live}, samples))
+            losses.append(aux(live, bank, samples))
     for other in losses[1:]:
         for key, value in losses[0].items():
             torch.testing.assert_close(other[key], value, rtol=0, atol=0)

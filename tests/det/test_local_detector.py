@@ -59,7 +59,7 @@ def test_stock_settings_keep_working():
     assert learner.prefix_blocks == ['layer1.0', 'layer1.1']  # frozen_stages=1: stem + layer1, no gradients
     assert not any(p.requires_grad for p in backbone.layer1.parameters())
     assert all(not m.training for m in learner.modules() if isinstance(m, torch.nn.BatchNorm2d))  # norm_eval
-    assert learner.aux_nets[0].blocks[0][0].bn1.training is False
+    assert learner.aux_nets[0].trunk.get_submodule('layer3.0').bn1.training is False
 
 
 def test_converted_checkpoint_predicts_like_fba_mm():
@@ -93,7 +93,7 @@ def test_no_bank_ablation_trains():
 def test_unsupported_backbone_is_refused():
     cfg = tiny_detector('retinanet')
     cfg.backbone = dict(type='MobileNetV2', out_indices=(2, 4, 6))
-    with pytest.raises(ConfigError, match='backbone MobileNetV2 is not supported.*ResNet'):
+    with pytest.raises(ConfigError, match='backbone MobileNetV2 has no layout.*ResNet'):
         LocalLearningDetector(cfg, split_points=['layer3'])
 
 
@@ -131,7 +131,7 @@ def test_aux_train_cfg_reaches_every_cascade_stage():
 
 
 def test_aux_train_cfg_per_cascade_stage():
-    from fba_mm.det.aux_nets import _merge
+    from fba_mm.det.utils import _merge
     stages = tiny_detector('cascade_rcnn').train_cfg
     merged = _merge(copy.deepcopy(stages), dict(rcnn=[dict(sampler=dict(num=n)) for n in (16, 24, 32)]))
     assert [s.sampler.num for s in merged.rcnn] == [16, 24, 32]
@@ -149,7 +149,7 @@ def test_half_resolution_aux_nets_train_isolated(name):
 
 
 def test_rescaled_targets_follow_the_features():
-    from fba_mm.det.aux_nets import rescale_sample
+    from fba_mm.det.utils import rescale_sample
     sample = det_batch(with_mask=True)['data_samples'][0]
     half = rescale_sample(sample, 0.5)
     assert half.batch_input_shape == (64, 64) and half.img_shape == (64, 64)
@@ -169,12 +169,12 @@ def test_aux_copies_start_from_the_pretrained_main_weights(tmp_path):
     learner = LocalLearningDetector(cfg, split_points=SPLITS[4])
     learner.init_weights()
     aux = learner.aux_nets[0]  # module 1 ends in layer2: copies of layer3.0 and layer4.0
-    assert torch.equal(aux.blocks[0][0].conv1.weight, pretrained['layer3.0.conv1.weight'])
-    assert torch.equal(aux.blocks[1][0].conv2.weight, pretrained['layer4.0.conv2.weight'])
+    assert torch.equal(aux.trunk.get_submodule('layer3.0').conv1.weight, pretrained['layer3.0.conv1.weight'])
+    assert torch.equal(aux.trunk.get_submodule('layer4.0').conv2.weight, pretrained['layer4.0.conv2.weight'])
     assert torch.equal(aux.neck.neck.fpn_convs[0].conv.weight, learner.architecture.neck.fpn_convs[0].conv.weight)
     assert torch.equal(aux.detector.roi_head.bbox_head.fc_cls.weight,
                        learner.architecture.roi_head.bbox_head.fc_cls.weight)
-    assert aux.blocks[0][0].conv1.weight is not learner.architecture.backbone.layer3[0].conv1.weight  # copies
+    assert aux.trunk.get_submodule('layer3.0').conv1.weight is not learner.backbone.layer3[0].conv1.weight  # copies
 
 
 def test_trainable_stem_joins_module_one():

@@ -55,7 +55,8 @@ def test_tied_local_loss_reaches_module_k_only_and_leaves_main_statistics(k, kno
     # main BN statistics. with_cp: mmdet's (reentrant) checkpointing recomputes the tied blocks in the backward,
     # when their weights must still be bound.
     learner = build('tied', norm_eval=False, **knobs)
-    assert all(b.with_cp for b in learner.aux_nets[0].blocks.modules() if hasattr(b, 'with_cp')) == bool(knobs)
+    trunk = learner.aux_nets[0].trunk  # its copied blocks, not the partial backbone holding them
+    assert all(b.with_cp for name, b in trunk.named_modules() if name and hasattr(b, 'with_cp')) == bool(knobs)
     assert_aux_backward_reaches_module_k_only(learner, batch, k)
 
 
@@ -67,12 +68,12 @@ def test_tied_aux_net_computes_what_a_fresh_copy_of_the_main_parts_computes():
         learner.eval()  # no sampling noise in BN; the heads still compute the training losses
     data = tied.data_preprocessor(batch(), True)
     with torch.no_grad():
-        feats = {0: torch.randn(2, 64, 16, 16), 1: torch.randn(2, 128, 8, 8)}
+        live, feats = torch.randn(2, 128, 8, 8), {0: torch.randn(2, 64, 16, 16)}
         torch.manual_seed(1)
         with tied.aux_weights(1):
-            a = tied.aux_nets[1](dict(feats), data['data_samples'])
+            a = tied.aux_nets[1](live, dict(feats), data['data_samples'])
         torch.manual_seed(1)
-        b = copied.aux_nets[1](dict(feats), data['data_samples'])
+        b = copied.aux_nets[1](live, dict(feats), data['data_samples'])
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key])
@@ -91,7 +92,7 @@ def test_tied_aux_net_outside_its_binding_says_so():
     learner = build('tied')
     data = learner.data_preprocessor(batch(), True)
     with pytest.raises(RuntimeError, match='tied weights.*aux_weights'):
-        learner.aux_nets[0]({1: torch.randn(2, 128, 8, 8)}, data['data_samples'])
+        learner.aux_nets[0](torch.randn(2, 128, 8, 8), {}, data['data_samples'])
 
 
 @pytest.mark.parametrize('weight_source', ['copy', 'tied', 'ema'])

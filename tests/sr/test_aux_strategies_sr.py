@@ -30,11 +30,11 @@ def test_dgl_sees_the_live_feature_alone():
     torch.manual_seed(0)
     learner = LocalLearningEditor(tiny_editor('edsr'), split_points=2, aux_net=dict(type='DGLAuxNet', num_convs=2))
     aux = learner.aux_nets[0]
-    assert not hasattr(aux, 'blocks') and len(aux.convs) == 4  # two conv+ReLU, no copied body blocks
+    assert not hasattr(aux, 'trunk') and len(aux.convs) == 4  # two conv+ReLU, no copied body blocks
     data = learner.data_preprocessor(sr_batch(), True)
     feat = torch.randn(2, 8, 12, 12)
-    with_skip = aux(feat, torch.randn(2, 8, 12, 12), data['data_samples'])['loss']
-    without = aux(feat, None, data['data_samples'])['loss']
+    with_skip = aux(feat, {'skip': torch.randn(2, 8, 12, 12)}, data['data_samples'])['loss']
+    without = aux(feat, {}, data['data_samples'])['loss']
     assert torch.equal(with_skip, without)
 
 
@@ -48,7 +48,8 @@ def test_augloc_depth_shrinks_and_its_layers_are_fresh():
     assert [a.sampled_blocks for a in learner.aux_nets] == [['body.2', 'body.5', 'body.7'], ['body.4', 'body.7'],
                                                             ['body.6']]
     aux, gen = learner.aux_nets[0], learner.generator
-    assert not torch.equal(aux.blocks[0].conv1.weight, gen.body[2].conv1.weight)  # fresh, not copied
+    copied = aux.trunk.get_submodule('body.2')
+    assert not torch.equal(copied.conv1.weight, gen.body[2].conv1.weight)  # fresh, not copied
     assert not torch.equal(aux.tail.conv_last.weight, gen.conv_last.weight)
 
 

@@ -76,7 +76,7 @@ def test_feature_bank_carries_the_global_skip():
     learner = LocalLearningEditor(tiny_editor('msrresnet'), split_points=2)
     seen = {}
     aux = learner.aux_nets[0]
-    aux.register_forward_pre_hook(lambda m, args: seen.__setitem__('skip', args[1]))
+    aux.register_forward_pre_hook(lambda m, args: seen.__setitem__('skip', args[1]['skip']))
     batch = sr_batch('msrresnet')
     learner.train_step(batch, local_optim(learner))
     lr = learner.data_preprocessor(sr_batch('msrresnet'), True)['inputs']
@@ -85,7 +85,7 @@ def test_feature_bank_carries_the_global_skip():
     learner = LocalLearningEditor(tiny_editor('edsr'), split_points=4, use_bank=False)
     skips = []
     for aux in learner.aux_nets:
-        aux.register_forward_pre_hook(lambda m, args: skips.append(args[1]))
+        aux.register_forward_pre_hook(lambda m, args: skips.append(args[1].get('skip')))
     learner.train_step(sr_batch(), local_optim(learner))
     assert skips[0] is not None and skips[1] is None and skips[2] is None  # module 1 computes it itself
 
@@ -113,16 +113,17 @@ def test_aux_copies_start_from_the_main_weights():
     learner = LocalLearningEditor(tiny_editor('edsr'), split_points=['body.2'], aux_net=dict(type='SLMAuxNet', depth=1))
     learner.init_weights()
     gen, aux = learner.generator, learner.aux_nets[0]
-    assert torch.equal(aux.blocks[0].conv1.weight, gen.body[2].conv1.weight)  # the next block, aligned
+    copied = aux.trunk.get_submodule('body.2')
+    assert torch.equal(copied.conv1.weight, gen.body[2].conv1.weight)  # the next block, aligned
     assert torch.equal(aux.tail.upsample[0].upsample_conv.weight, gen.upsample[0].upsample_conv.weight)
-    assert aux.blocks[0].conv1.weight.data_ptr() != gen.body[2].conv1.weight.data_ptr()  # a copy, trained apart
+    assert copied.conv1.weight.data_ptr() != gen.body[2].conv1.weight.data_ptr()  # a copy, trained apart
 
 
 def test_unsupported_generator_is_refused():
     cfg = tiny_editor('edsr')
     cfg['generator'] = dict(type='SRCNNNet', channels=(3, 8, 8, 3), kernel_sizes=(9, 1, 5), upscale_factor=2)
-    supported = 'EDSRNet, MSRResNet, RCANNet, RRDBNet, RDNNet and SwinIRNet'
-    with pytest.raises(ConfigError, match=f'generator SRCNNNet is not supported.*{supported}'):
+    supported = 'EDSRNet, MSRResNet, RCANNet, RDNNet, RRDBNet, SwinIRNet'  # SR layouts only, not backbones
+    with pytest.raises(ConfigError, match=f'generator SRCNNNet has no layout.*registered for: {supported}\\. '):
         LocalLearningEditor(cfg, split_points=2)
 
 

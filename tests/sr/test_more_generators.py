@@ -7,9 +7,8 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
-from fba_mm.core import ConfigError, module_name, stock_checkpoint
+from fba_mm.core import ConfigError, find_layout, module_name, stock_checkpoint
 from fba_mm.sr import LocalLearningEditor
-from fba_mm.sr.layouts import layout_of
 
 from isolation import assert_gradients_isolated
 from sr_helpers import BODY, GENERATORS, build_editor, sr_batch, tiny_editor
@@ -57,13 +56,13 @@ def test_layout_runs_the_generator_exactly(name, generator, size):
     """stem -> every block -> tail, as the learner runs them, gives the generator's own output, bit for bit."""
     torch.manual_seed(0)
     g = build_editor(editor_cfg(name, **generator)).generator.eval()
-    layout = layout_of(g)
+    layout = find_layout(g)
     x = torch.rand(2, 3, *size)
     with torch.no_grad():
-        feat, skip = layout.forward_stem(g, x)
-        outputs = []
-        feat = layout.run_blocks(list(getattr(g, layout.body)), feat, outputs=outputs)
-        ours = layout.forward_tail(g, feat, skip, outputs)
+        feat, bank = layout.forward_stem(g, x)
+        feat = layout.run_blocks(g, layout.blocks(g), feat, bank)
+        outputs = [bank[name] for name in layout.blocks(g)] if layout.bank_carries_blocks else None
+        ours = layout.forward_tail(g, feat, bank['skip'], outputs)
         assert torch.equal(ours, g(x))
 
 
@@ -190,7 +189,7 @@ def test_rdn_aux_net_fills_the_blocks_it_does_not_run_with_zeros():
     """Module 1 of K=2 ends at rdbs.1: depth=1 copies rdbs.2 into its slot, rdbs.3 is zeros."""
     learner = learner_of('rdn', 2, aux_net=dict(type='SLMAuxNet', depth=1))
     aux = learner.aux_nets[0]
-    assert aux.slots == [2]
+    assert aux.copied_blocks == ['rdbs.2']
     fused = []
     aux.tail.gff.register_forward_pre_hook(lambda m, args: fused.append(args[0]))
     learner.train_step(batch('rdn'), local_optim(learner))

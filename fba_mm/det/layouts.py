@@ -1,0 +1,154 @@
+"""How fba_mm.det reads a detector's backbone: its layout (:mod:`fba_mm.core.layout`) plus what the neck needs,
+the stage features of ``out_indices`` with their channels and strides. The bank carries them as ``'stage{i}'``."""
+from collections import OrderedDict
+from typing import Dict, List
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmdet.models.backbones import RegNet, ResNet, SwinTransformer
+from torch.utils.checkpoint import checkpoint
+
+from fba_mm.core import LAYOUTS, ConfigError, Layout
+
+
+class BackboneLayout(Layout):
+    """A detector backbone: stages whose outputs in ``out_indices`` the neck reads (the bank carries them as
+    ``'stage{i}'``, from the stage's exit)."""
+
+    #: the state between blocks is the feature map itself (a tensor), which DGL and AugLocal build on
+    state_is_feature = True
+
+    def out_indices(self, net: nn.Module) -> tuple:
+        return tuple(net.out_indices)
+
+    def stage_channels(self, net: nn.Module) -> List[int]:
+        raise NotImplementedError
+
+    def stage_strides(self, net: nn.Module) -> List[int]:
+        """Each stage's stride relative to the stage before (the first stage's is not read)."""
+        raise NotImplementedError
+
+    def stage_feature(self, net: nn.Module, stage: int, state) -> torch.Tensor:
+        """What the neck reads of ``state`` at the end of ``stage`` (an N x C x H x W map)."""
+        return state
+
+    def pool_state(self, state, factor: int):
+        """``state`` average-pooled by ``factor`` (an auxiliary net at a lower resolution, ``aux_net.scale``)."""
+        return F.avg_pool2d(state, factor, ceil_mode=True)
+
+    def exit_stage(self, net, stage, state):
+        if stage in self.out_indices(net):
+            return state, {stage_key(stage): self.stage_feature(net, stage, state)}
+        return state, {}
+
+
+def stage_key(stage: int) -> str:
+    return f'stage{stage}'
+
+
+def stage_features(items: Dict[str, torch.Tensor]) -> Dict[int, torch.Tensor]:
+    """``{'stage2': f}`` -> ``{2: f}`` (the bank's keys -> the stage indices the neck is fed by)."""
+    return {int(k[len('stage'):]): v for k, v in items.items() if k.startswith('stage')}
+
+
+@LAYOUTS.register_module()
+class ResNetLayout(BackboneLayout):
+    """mmdet's ResNet family (ResNet, ResNetV1d, ResNeXt, Res2Net, ...): stem (conv1 + norm1 + relu, or the
+    deep stem) and max pool; the blocks of each res layer (``layer3.2``)."""
+    network_types = (ResNet, )
+
+    def stem(self, net):
+        return ['stem'] if net.deep_stem else ['conv1', net.norm1_name]
+
+    def stages(self, net):
+        return OrderedDict((name, [f'{name}.{j}' for j in range(len(getattr(net, name)))])
+                           for name in net.res_layers)
+
+    def forward_stem(self, net, x):
+        x = net.stem(x) if net.deep_stem else net.relu(net.norm1(net.conv1(x)))
+        return net.maxpool(x), {}
+
+    def stage_channels(self, net):
+        # the last block's last conv (or its downsample conv: both have the stage's width)
+        return [[m for m in getattr(net, name)[-1].modules() if isinstance(m, nn.Conv2d)][-1].out_channels
+                for name in net.res_layers]
+
+    def stage_strides(self, net):
+        return list(net.strides)
+
+
+@LAYOUTS.register_module()
+class RegNetLayout(ResNetLayout):
+    """mmdet's RegNet: a ResNet subclass whose stem (3x3 conv, norm, relu) has no max pool."""
+    network_types = (RegNet, )
+
+    def stem(self, net):
+        return ['conv1', net.norm1_name]
+
+    def forward_stem(self, net, x):
+        return net.relu(net.norm1(net.conv1(x))), {}
+
+
+@LAYOUTS.register_module()
+class SwinLayout(BackboneLayout):
+    """mmdet's SwinTransformer: patch embedding; the Swin blocks of each stage (``stages.2.blocks.1``); a
+    stage's exit is its output norm (``norm{i}``, for the neck) and its patch merging (``stages.{i}.downsample``),
+    so both go with the stage's last block. The state between blocks is ``(tokens, (H, W))``.
+    ``use_abs_pos_embed=True`` is refused: the embedding is a bare parameter of the backbone."""
+    network_types = (SwinTransformer, )
+    state_is_feature = False
+
+    def __init__(self, net=None):
+        if net is not None and net.use_abs_pos_embed:
+            raise ConfigError('SwinTransformer(use_abs_pos_embed=True) is not supported: the absolute position '
+                              'embedding is a parameter of the backbone itself, which no local module can own. Use '
+                              'use_abs_pos_embed=False (the default of every stock Swin detector config).')
+
+    def stem(self, net):
+        return ['patch_embed']
+
+    def stages(self, net):
+        return OrderedDict((f'stages.{i}', [f'stages.{i}.blocks.{j}' for j in range(len(stage.blocks))])
+                           for i, stage in enumerate(net.stages))
+
+    def exit_parts(self, net, stage):
+        parts = [f'norm{stage}'] if stage in self.out_indices(net) else []
+        return parts + ([f'stages.{stage}.downsample'] if net.stages[stage].downsample is not None else [])
+
+    def forward_stem(self, net, x):
+        x, hw_shape = net.patch_embed(x)
+        return (net.drop_after_pos(x), hw_shape), {}
+
+    def run_block(self, block, state, with_cp=False):
+        x, hw_shape = state
+        if with_cp and torch.is_grad_enabled():
+            return checkpoint(block, x, hw_shape, use_reentrant=False), hw_shape
+        return block(x, hw_shape), hw_shape
+
+    def pool_state(self, state, factor):
+        x, (h, w) = state
+        x = F.avg_pool2d(x.transpose(1, 2).reshape(x.shape[0], x.shape[2], h, w), factor, ceil_mode=True)
+        return x.flatten(2).transpose(1, 2), tuple(x.shape[2:])
+
+    def stage_feature(self, net, stage, state):
+        x, (h, w) = state
+        out = net.get_submodule(f'norm{stage}')(x)
+        return out.view(-1, h, w, net.num_features[stage]).permute(0, 3, 1, 2).contiguous()
+
+    def exit_stage(self, net, stage, state):
+        _, items = super().exit_stage(net, stage, state)
+        downsample = getattr(net.get_submodule(f'stages.{stage}'), 'downsample', None)
+        if downsample is not None:
+            state = downsample(*state)
+        return state, items
+
+    def stage_channels(self, net):
+        return list(net.num_features)
+
+    def stage_strides(self, net):
+        return [1] + [_first(s.downsample.sampler.stride) for s in list(net.stages)[:-1]]
+
+
+def _first(v):
+    return v[0] if isinstance(v, (tuple, list)) else v
