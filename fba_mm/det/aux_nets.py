@@ -39,7 +39,8 @@ class DetAuxNet(AuxNet):
                  scale: float = 1.0, loss_weight: float = 1.0, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         backbone = architecture.backbone
-        self.layout = layout if layout is not None else find_layout(backbone, what='backbone', kind=BackboneLayout)
+        self.layout = layout or find_layout(backbone, what='backbone', kind=BackboneLayout)
+        self.architecture_cfg = architecture_cfg
         pool = round(1 / scale)
         if scale > 1 or abs(pool * scale - 1) > 1e-6 or pool & (pool - 1):
             raise ConfigError(f'aux_net.scale={scale}: use 1, 0.5, 0.25, ... (the features are average-pooled by '
@@ -54,8 +55,7 @@ class DetAuxNet(AuxNet):
         self.stage_done = not self.later_blocks or stage_of[self.later_blocks[0]] != live_stage
         self.norm_eval = getattr(backbone, 'norm_eval', False)
 
-    def build_neck_and_heads(self, architecture: nn.Module, architecture_cfg: Optional[dict],
-                             train_cfg: Optional[dict], fresh: bool = False) -> None:
+    def build_neck_and_heads(self, architecture: nn.Module, train_cfg: Optional[dict], fresh: bool = False) -> None:
         """Copy the neck (behind a :class:`FeatureBankNeck`) and the heads; ``fresh``: with new weights
         (:func:`~fba_mm.core.fresh_copy`). Subclasses call this after building their own layers (the registration
         order is the parameter order, which optimizer checkpoints rely on)."""
@@ -63,7 +63,7 @@ class DetAuxNet(AuxNet):
         neck = copy.deepcopy(architecture.neck) if getattr(architecture, 'neck', None) is not None else None
         self.neck = FeatureBankNeck(neck, layout.out_indices(backbone), layout.stage_channels(backbone),
                                     layout.stage_strides(backbone))
-        self.detector = head_only_copy(architecture, architecture_cfg, train_cfg)
+        self.detector = head_only_copy(architecture, self.architecture_cfg, train_cfg)
         if fresh:
             self.neck, self.detector = fresh_copy(self.neck), fresh_copy(self.detector)
 
@@ -139,8 +139,7 @@ class SLMAuxNet(DetAuxNet):
     On a backbone whose stages end in an exit (Swin's output norm and patch merging) the copies include the
     exits on the way: the live stage's if module k ended inside it, and every later stage's.
 
-    ``architecture``, ``layout``, ``architecture_cfg``, ``live_stage``, ``module_index``, ``num_modules`` and
-    ``later_blocks`` are set by the learner (see :class:`DetAuxNet`).
+    ``architecture``, ``live_stage`` and the rest of :class:`DetAuxNet`'s arguments are set by the learner.
 
     Example::
 
@@ -149,14 +148,9 @@ class SLMAuxNet(DetAuxNet):
                                   train_cfg=dict(rcnn=dict(sampler=dict(num=128)))))
     """
 
-    def __init__(self, architecture: nn.Module, live_stage: int, architecture_cfg: Optional[dict] = None,
-                 module_index: Optional[int] = None, num_modules: Optional[int] = None,
-                 later_blocks: Optional[Sequence[str]] = None, layout: Optional[BackboneLayout] = None,
-                 depth: int = 1, train_cfg: Optional[dict] = None, scale: float = 1.0, with_cp: bool = False,
-                 loss_weight: float = 1.0, weight_source: str = 'copy', ema_momentum: float = 0.995,
-                 init_cfg=None) -> None:
-        super().__init__(architecture, live_stage, architecture_cfg, module_index, num_modules, later_blocks,
-                         layout, scale=scale, loss_weight=loss_weight, init_cfg=init_cfg)
+    def __init__(self, architecture: nn.Module, live_stage: int, depth: int = 1, train_cfg: Optional[dict] = None,
+                 with_cp: bool = False, weight_source: str = 'copy', ema_momentum: float = 0.995, **kwargs) -> None:
+        super().__init__(architecture, live_stage, **kwargs)
         if depth < 1:
             raise ConfigError(f'aux_net.depth={depth}: SLMAuxNet copies at least the first block of every later stage '
                               '(it carries the stride and channel change the neck expects); use depth >= 1.')
@@ -174,7 +168,7 @@ class SLMAuxNet(DetAuxNet):
                 block = self.trunk.get_submodule(name)
                 if hasattr(block, 'with_cp'):
                     block.with_cp = with_cp
-        self.build_neck_and_heads(architecture, architecture_cfg, train_cfg)
+        self.build_neck_and_heads(architecture, train_cfg)
         sources = [(f'trunk.{p}', f'backbone.{p}') for p in paths]  # (path here, path in the architecture)
         if self.neck.neck is not None:
             sources.append(('neck.neck', 'neck'))

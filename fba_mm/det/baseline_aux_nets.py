@@ -16,7 +16,7 @@ slm           ``aux_net=dict(type='SLMAuxNet')``              SLM (copied blocks
 ============  ==============================================  ========================================
 """
 import math
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
@@ -31,7 +31,6 @@ from fba_mm.core import ConfigError
 from fba_mm.core.aux_rules import augloc_depth, sample_uniformly
 
 from .aux_nets import DetAuxNet
-from .layouts import BackboneLayout
 
 
 def _fresh_norm_cfg(backbone) -> dict:
@@ -68,13 +67,9 @@ class DGLAuxNet(DetAuxNet):
 
     live_only = True
 
-    def __init__(self, architecture: nn.Module, live_stage: int, architecture_cfg: Optional[dict] = None,
-                 module_index: Optional[int] = None, num_modules: Optional[int] = None,
-                 later_blocks: Optional[Sequence[str]] = None, layout: Optional[BackboneLayout] = None,
-                 num_convs: int = 2, train_cfg: Optional[dict] = None, scale: float = 1.0, with_cp: bool = False,
-                 loss_weight: float = 1.0, init_cfg=None) -> None:
-        super().__init__(architecture, live_stage, architecture_cfg, module_index, num_modules, later_blocks,
-                         layout, scale=scale, loss_weight=loss_weight, init_cfg=init_cfg)
+    def __init__(self, architecture: nn.Module, live_stage: int, num_convs: int = 2, train_cfg: Optional[dict] = None,
+                 with_cp: bool = False, **kwargs) -> None:
+        super().__init__(architecture, live_stage, **kwargs)
         if not isinstance(num_convs, int) or num_convs < 0:
             raise ConfigError(f'aux_net.num_convs={num_convs!r}: DGLAuxNet needs a number of conv layers >= 0.')
         backbone = architecture.backbone
@@ -86,7 +81,7 @@ class DGLAuxNet(DetAuxNet):
             ConvModule(channels, channels, 3, padding=1, conv_cfg=backbone.conv_cfg,
                        norm_cfg=_fresh_norm_cfg(backbone)) for _ in range(num_convs)
         ])
-        self.build_neck_and_heads(architecture, architecture_cfg, train_cfg, fresh=True)
+        self.build_neck_and_heads(architecture, train_cfg, fresh=True)
 
     def forward_stages(self, state, feats: Dict[int, torch.Tensor]) -> Dict[int, torch.Tensor]:
         x = state
@@ -131,14 +126,11 @@ class AugLocAuxNet(DetAuxNet):
                      aux_net=dict(type='AugLocAuxNet', max_depth=3, min_depth=1))
     """
 
-    def __init__(self, architecture: nn.Module, live_stage: int, architecture_cfg: Optional[dict] = None,
-                 module_index: Optional[int] = None, num_modules: Optional[int] = None,
-                 later_blocks: Optional[Sequence[str]] = None, layout: Optional[BackboneLayout] = None,
-                 max_depth: int = 3, min_depth: int = 1, train_cfg: Optional[dict] = None, scale: float = 1.0,
-                 with_cp: bool = False, loss_weight: float = 1.0, init_cfg=None) -> None:
-        super().__init__(architecture, live_stage, architecture_cfg, module_index, num_modules, later_blocks,
-                         layout, scale=scale, loss_weight=loss_weight, init_cfg=init_cfg)
-        if None in (module_index, num_modules, later_blocks):
+    def __init__(self, architecture: nn.Module, live_stage: int, max_depth: int = 3, min_depth: int = 1,
+                 train_cfg: Optional[dict] = None, with_cp: bool = False, **kwargs) -> None:
+        super().__init__(architecture, live_stage, **kwargs)
+        module_index, num_modules = self.module_index, self.num_modules
+        if None in (module_index, num_modules, self.later_blocks):
             raise ConfigError('AugLocAuxNet needs module_index, num_modules and later_blocks, which '
                               'LocalLearningDetector sets: build it through the learner (aux_net=dict(...)).')
         if not (isinstance(min_depth, int) and isinstance(max_depth, int) and 1 <= min_depth <= max_depth):
@@ -181,7 +173,7 @@ class AugLocAuxNet(DetAuxNet):
             dict(type='Kaiming', layer='Conv2d'),
             dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
         ])
-        self.build_neck_and_heads(architecture, architecture_cfg, train_cfg, fresh=True)
+        self.build_neck_and_heads(architecture, train_cfg, fresh=True)
 
     def forward_stages(self, state, feats: Dict[int, torch.Tensor]) -> Dict[int, torch.Tensor]:
         feats = {s: f for s, f in feats.items() if s <= self.live_stage}
