@@ -32,7 +32,8 @@ class NetLayout(Layout):
     network_types = (Net, )
 
     def stages(self, net):
-        return OrderedDict((f'stages.{i}', [f'stages.{i}.{j}' for j in range(len(s))]) for i, s in enumerate(net.stages))
+        return OrderedDict((f'stages.{i}', [f'stages.{i}.{j}' for j in range(len(s))])
+                           for i, s in enumerate(net.stages))
 
 
 @LAYOUTS.register_module(force=True)
