@@ -22,8 +22,9 @@ class DetAuxNet(AuxNet):
     A strategy decides which stage features the aux net computes from module k's output state
     (:meth:`forward_stages`); this base holds what every strategy shares: a :class:`FeatureBankNeck` over a
     copy of the detector's neck, copies of the detector's heads with their losses, and the knobs ``train_cfg``,
-    ``scale`` and ``loss_weight`` (see :class:`SLMAuxNet`). Copies of backbone parts (``self.trunk``) and fresh
-    blocks (``self.blocks``) mimic the backbone, so their BN follows the backbone's ``norm_eval``.
+    ``scale`` and ``loss_weight`` (see :class:`SLMAuxNet`). Copies of backbone parts (``self.trunk``) mimic the
+    backbone, so their BN follows the backbone's ``norm_eval``; fresh layers (DGL's convs, AugLocal's blocks)
+    always normalise with batch statistics in training, as layers trained from scratch must.
 
     The learner builds one per module k < K-1 and sets ``architecture``, ``layout`` (the backbone's),
     ``architecture_cfg``, ``live_stage`` (stage index of module k's last block), ``module_index`` (k),
@@ -94,11 +95,10 @@ class DetAuxNet(AuxNet):
 
     def train(self, mode: bool = True):
         super().train(mode)
-        if mode and self.norm_eval:  # as the stock backbone: BN statistics frozen
-            for part in ('trunk', 'blocks'):
-                for m in getattr(self, part).modules() if hasattr(self, part) else ():
-                    if isinstance(m, _BatchNorm):
-                        m.eval()
+        if mode and self.norm_eval and hasattr(self, 'trunk'):  # copies, as the stock backbone: BN frozen
+            for m in self.trunk.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
         return self
 
 

@@ -113,7 +113,8 @@ class AugLocAuxNet(DetAuxNet):
 
     Nothing is copied from the main weights. The blocks are initialised as mmdet initialises a ResNet from
     scratch (Kaiming convs, unit BN, last BN of each residual branch zero with ``zero_init_residual``), the neck
-    and heads by their own ``init_cfg``. Their BN follows the backbone's ``norm_eval``, as the main blocks do.
+    and heads by their own ``init_cfg``. Their BN always normalises with batch statistics in training (fresh
+    layers, so the backbone's ``norm_eval``, which is for pretrained statistics, does not apply).
 
     Knobs: ``max_depth`` (3), ``min_depth`` (1); ``train_cfg``, ``scale``, ``with_cp`` and ``loss_weight`` as in
     :class:`SLMAuxNet`. ``architecture``, ``architecture_cfg``, ``live_stage``, ``module_index``, ``num_modules``

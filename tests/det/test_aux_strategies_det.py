@@ -137,7 +137,8 @@ def test_augloc_depth_shrinks_and_blocks_are_fresh():
     assert not torch.equal(aux[2].blocks[0].downsample[0].weight, main.backbone.layer4[0].downsample[0].weight)
     assert not torch.equal(aux[2].neck.neck.fpn_convs[0].conv.weight, main.neck.fpn_convs[0].conv.weight)
     assert not torch.equal(aux[2].detector.roi_head.bbox_head.fc_cls.weight, main.roi_head.bbox_head.fc_cls.weight)
-    assert not any(m.training for m in aux[0].blocks.modules() if isinstance(m, _BatchNorm))  # norm_eval
+    # fresh blocks: their BN learns batch statistics whatever the backbone's norm_eval (the stock True here)
+    assert learner.backbone.norm_eval and all(m.training for m in aux[0].blocks.modules() if isinstance(m, _BatchNorm))
     assert build('augloc', 'faster_rcnn', 2).aux_nets[0].depth == 3
 
 

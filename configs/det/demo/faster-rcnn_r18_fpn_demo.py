@@ -1,5 +1,9 @@
 # End-to-end baseline on the synthetic demo set (tools/misc/make_demo_det.py): the stock Faster R-CNN with
 # a ResNet-18 trained from scratch at 128 px. The FBA configs beside it change only the model.
+# From scratch as mmdet's scratch configs do: nothing frozen (frozen_stages=-1: the stem and layer1 train, and
+# with FBA the stem joins module 1), and BN layers that learn and normalise with batch statistics in training
+# (norm_eval=False). The stock values (1, True) are for ImageNet weights; on random ones they would keep the
+# stem and layer1 random and every BN at mean 0, var 1.
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['fba_mm.det'], allow_failed_imports=False)
 
@@ -9,7 +13,7 @@ img_scale = (128, 128)
 
 # a light detector for 2 CPU cores: ResNet-18 from scratch, 64-channel FPN and heads, fewer proposals
 model = dict(
-    backbone=dict(depth=18, init_cfg=None),
+    backbone=dict(depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=64),
     rpn_head=dict(in_channels=64, feat_channels=64),
     roi_head=dict(
