@@ -106,7 +106,7 @@ class DetAuxNet(AuxNet):
 class SLMAuxNet(DetAuxNet):
     """The Simple Local Module (SLM) of FBA for detectors: the auxiliary net of one local module.
 
-    For a local module whose output is (a partial) stage ``s`` of the ResNet:
+    For a local module whose output is (a partial) stage ``s`` of the backbone:
 
     1. aligned copies of later backbone blocks: the first ``depth`` blocks of every stage after ``s`` (the
        first block carries the stride and channel change), run on the live state (``trunk``, a partial copy of the
