@@ -62,3 +62,25 @@ def build_detector(cfg: dict):
 
 def det_batch(n: int = 2, size: int = 128, seed: int = 0, with_mask: bool = False):
     return random_det_batch(batch_size=n, height=size, seed=seed, with_mask=with_mask)
+
+
+def assert_k1_trains_like_stock(stock_cfg: dict, optimizer: dict, steps: int = 2, with_mask: bool = False) -> None:
+    """K=1 (no split) trains the architecture bit for bit as stock training does: same batches, same optimizer,
+    the global RNG reseeded before each step (drop path, sampling draw the same numbers)."""
+    import torch
+    from mmengine.optim import build_optim_wrapper
+
+    from fba_mm.det import LocalLearningDetector
+    torch.manual_seed(0)
+    stock = build_detector(stock_cfg)
+    learner = LocalLearningDetector(copy.deepcopy(stock), split_points=[])
+    stock_ow = build_optim_wrapper(stock, dict(optimizer=optimizer))
+    local_ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor', optimizer=optimizer))
+    stock.train(), learner.train()
+    for i in range(steps):
+        for model, ow in ((stock, stock_ow), (learner, local_ow)):
+            torch.manual_seed(i)
+            model.train_step(det_batch(seed=i, with_mask=with_mask), ow)
+    theirs = learner.architecture.state_dict()
+    for key, value in stock.state_dict().items():
+        assert torch.equal(value, theirs[key]), key

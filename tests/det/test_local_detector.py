@@ -8,7 +8,7 @@ from mmengine.optim import build_optim_wrapper
 from fba_mm.core import ConfigError, strip_to_architecture
 from fba_mm.det import LocalLearningDetector
 
-from det_helpers import build_detector, det_batch, tiny_detector
+from det_helpers import assert_k1_trains_like_stock, build_detector, det_batch, tiny_detector
 from isolation import assert_gradients_isolated
 
 SPLITS = {2: ['layer3'], 4: ['layer2.1', 'layer3', 'layer4']}
@@ -38,18 +38,8 @@ def test_resnext_backbone_trains():
 
 
 def test_k1_equals_stock_training():
-    torch.manual_seed(0)
-    stock = build_detector(tiny_detector('retinanet'))
-    learner = LocalLearningDetector(copy.deepcopy(stock), split_points=[])
-    optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)
-    stock_ow = build_optim_wrapper(stock, dict(optimizer=optimizer))
-    local_ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor', optimizer=optimizer))
-    stock.train(), learner.train()
-    for i in range(3):
-        stock.train_step(det_batch(seed=i), stock_ow)
-        learner.train_step(det_batch(seed=i), local_ow)
-    for key, value in stock.state_dict().items():
-        assert torch.equal(value, learner.architecture.state_dict()[key]), key
+    assert_k1_trains_like_stock(tiny_detector('retinanet'), dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
+                                steps=3)
 
 
 def test_stock_settings_keep_working():

@@ -1,7 +1,6 @@
 """Backbones beyond ResNet by name: Swin (tuple states, a stage exit of norm + patch merging), RegNet (a ResNet
 subclass with its own layout), Res2Net; a user's own layout through custom_imports; backbones that cannot be
 cut. Tiny models at 128 px, random init."""
-import copy
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from fba_mm.core import ConfigError, strip_to_architecture
 from fba_mm.det import LocalLearningDetector
 from fba_mm.det.layouts import RegNetLayout, ResNetLayout, SwinLayout
 
-from det_helpers import build_detector, det_batch, tiny_detector
+from det_helpers import assert_k1_trains_like_stock, build_detector, det_batch, tiny_detector
 from isolation import assert_gradients_isolated
 
 USER_PROJECT = Path(__file__).parents[1] / 'data' / 'user_layout'
@@ -74,21 +73,12 @@ def test_swin_stage_exit_goes_with_the_stage_s_last_block():
                                                      'trunk.stages.3.blocks.0', 'trunk.norm3']
 
 
-def test_swin_k1_equals_stock_training():
-    torch.manual_seed(0)
-    stock = build_detector(tiny_swin())
-    learner = LocalLearningDetector(copy.deepcopy(stock), split_points=[])
-    optimizer = dict(type='AdamW', lr=1e-4, weight_decay=0.05)
-    stock_ow = build_optim_wrapper(stock, dict(optimizer=optimizer))
-    local_ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor', optimizer=optimizer))
-    stock.train(), learner.train()
-    for i in range(2):
-        torch.manual_seed(i)  # drop path draws the same random numbers in both
-        stock.train_step(det_batch(seed=i, with_mask=True), stock_ow)
-        torch.manual_seed(i)
-        learner.train_step(det_batch(seed=i, with_mask=True), local_ow)
-    for key, value in stock.state_dict().items():
-        assert torch.equal(value, learner.architecture.state_dict()[key]), key
+@pytest.mark.parametrize('backbone', ['swin', 'regnet'])
+def test_k1_equals_stock_training(backbone):
+    if backbone == 'swin':  # the stock AdamW; drop path on
+        assert_k1_trains_like_stock(tiny_swin(), dict(type='AdamW', lr=1e-4, weight_decay=0.05), with_mask=True)
+    else:
+        assert_k1_trains_like_stock(tiny_regnet(), dict(type='SGD', lr=0.01, momentum=0.9))
 
 
 @pytest.mark.parametrize('backbone', ['swin', 'regnet'])
@@ -123,21 +113,6 @@ def test_regnet_gets_its_own_layout_and_trains_isolated(k):
     assert type(learner.layout) is RegNetLayout  # the closest class wins over ResNet's layout
     learner.init_weights()
     assert_gradients_isolated(learner, det_batch)
-
-
-def test_regnet_k1_equals_stock_training():
-    torch.manual_seed(0)
-    stock = build_detector(tiny_regnet())
-    learner = LocalLearningDetector(copy.deepcopy(stock), split_points=[])
-    optimizer = dict(type='SGD', lr=0.01, momentum=0.9)
-    stock_ow = build_optim_wrapper(stock, dict(optimizer=optimizer))
-    local_ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor', optimizer=optimizer))
-    stock.train(), learner.train()
-    for i in range(2):
-        stock.train_step(det_batch(seed=i), stock_ow)
-        learner.train_step(det_batch(seed=i), local_ow)
-    for key, value in stock.state_dict().items():
-        assert torch.equal(value, learner.architecture.state_dict()[key]), key
 
 
 def test_res2net_trains_isolated():
