@@ -172,7 +172,7 @@ def registered_networks(kind: Type[Layout] = Layout) -> List[str]:
 
 def _why_not(net: nn.Module) -> str:
     # networks people try that have no sequence of blocks to cut
-    reason = getattr(net, '_fba_not_cuttable', None) or _NOT_CUTTABLE.get(type(net).__name__)
+    reason = _NOT_CUTTABLE.get(type(net).__name__)
     return f'{reason} ' if reason else ''
 
 

@@ -124,15 +124,6 @@ class LocalLearner(BaseModel):
         net = self.network
         return OrderedDict((name, net.get_submodule(name)) for name in self.layout.blocks(net))
 
-    def trunk_stages(self) -> 'OrderedDict[str, List[str]]':
-        """Stage name -> its blocks (a split point may name a stage: its first block)."""
-        if self.layout is not None:
-            return self.layout.stages(self.network)
-        stages = OrderedDict()
-        for name in self.trunk_blocks():
-            stages.setdefault(name.rsplit('.', 1)[0], []).append(name)
-        return stages
-
     def block_path(self, name: str) -> str:
         """Module path (relative to the learner) of the trunk block called ``name``."""
         return f'architecture.{self.network_path}.{name}'
@@ -237,7 +228,7 @@ class LocalLearner(BaseModel):
             else:
                 points = list(self._split_cfg)
             starts = resolve_split_points(points, names, first if not stem_trainable else -1,
-                                          stages=self.trunk_stages())
+                                          stages=self.layout.structure(self.network) if self.layout else None)
         except ConfigError as e:
             raise ConfigError(f'{type(self).__name__}: {e} {self.split_hint()}'.strip()) from None
         if any(trainable[first:]) and not all(trainable[first:]):
