@@ -3,7 +3,7 @@ import contextlib
 import copy
 import logging
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -171,19 +171,47 @@ class LocalLearner(BaseModel):
             self.feature_bank.push(key, value)
         return state
 
-    def forward_local(self, k: int, state, data_samples) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+    def forward_local(self, k: int, state, data_samples, predict: bool = False):
         """Run local module ``k`` on ``state`` and return ``(output, losses)``: the losses of auxiliary net k
-        for k < K-1, of the real task head for the last module. What later parts need goes to the bank."""
+        for k < K-1, of the real task head for the last module. What later parts need goes to the bank.
+
+        ``predict``: ``(output, prediction)`` instead, what those losses are computed from (auxiliary net k's
+        ``predict``, the last module's :meth:`predict_head`), for analysis (:meth:`predict_by_module`)."""
         net, produced = self.network, {}
         if k == 0 and self.stem_trainable:
             state, items = self.layout.forward_stem(net, state)
             produced.update(items)
         state = self.layout.run_blocks(net, self.module_blocks(k), state, produced, with_cp=self.with_cp)
         if k == self.num_modules - 1:
-            return state, self.forward_head(state, {**self.feature_bank.for_head(), **produced}, data_samples)
+            features = {**self.feature_bank.for_head(), **produced}
+            return state, (self.predict_head(state, features) if predict else
+                           self.forward_head(state, features, data_samples))
         for key, value in produced.items():
             self.feature_bank.push(key, value)
-        return state, self.forward_aux(k, state, {**self.feature_bank.for_aux(), **produced}, data_samples)
+        features = {**self.feature_bank.for_aux(), **produced}
+        return state, (self.aux_nets[k].predict(state, features) if predict else
+                       self.forward_aux(k, state, features, data_samples))
+
+    def predict_head(self, state, features: Dict[str, torch.Tensor]):
+        """What the real task head predicts from the last module's output (adapters that support
+        :meth:`predict_by_module`)."""
+        raise NotImplementedError(f'{type(self).__name__} does not predict module by module')
+
+    @torch.no_grad()
+    def predict_by_module(self, inputs: torch.Tensor) -> list:
+        """Every module's prediction on preprocessed ``inputs``: auxiliary net k's for k < K-1 (what its local
+        loss scores), the real head's for the last module. Shows how far each module's own training signal is from
+        the real task's (e.g. the PSNR of each auxiliary net's SR output, ``tools/analysis/sr_module_psnr.py``)."""
+        self.feature_bank.clear()
+        try:
+            state, predictions = self.forward_prefix(inputs), []
+            for k in range(self.num_modules):
+                with self.aux_weights(k):
+                    state, prediction = self.forward_local(k, state, None, predict=True)
+                predictions.append(prediction)
+            return predictions
+        finally:
+            self.feature_bank.clear()
 
     def split_hint(self) -> str:
         """Adapter-specific advice appended to split errors."""

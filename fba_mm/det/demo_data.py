@@ -1,10 +1,18 @@
-"""A small synthetic detection set in COCO format: shapes on textured backgrounds.
+"""A small synthetic detection set in COCO format, hard enough that methods separate.
 
-Three classes (circle, square, triangle) of random colour and size, 1-4 per image, drawn on backgrounds
-mixing smooth gradients, stripes and noise, so that colour alone does not give the class away. Boxes,
-polygons (for Mask R-CNN) and areas are exact. Deterministic for a given seed.
+Six classes (circle, square, triangle, star, ring, cross) of random colour, drawn on backgrounds mixing smooth
+gradients, stripes and noise, with what makes detection hard on real photographs:
 
-    python tools/misc/make_demo_det.py data/demo_det --train 200 --val 50 --size 128
+- scale variation: radii from 7 % to 30 % of the image, log-uniform (at 128 px: boxes of about 16-77 px);
+- occlusion: objects overlap, later ones drawn on top; an object is kept only while at least half of it stays
+  visible, and its box, mask and area are those of the visible part (COCO's convention);
+- clutter: unlabelled distractors (irregular blobs and line strokes) that occlude objects and look like them;
+- 2-6 objects per image, so recall counts as much as precision.
+
+A ring's hole shows what lies beneath it, so ring and circle differ by shape only. Masks are exact RLEs (for Mask
+R-CNN). Deterministic for a given seed.
+
+    python tools/misc/make_demo_det.py data/demo_det --train 400 --val 150 --size 128
 """
 import json
 import math
@@ -14,8 +22,12 @@ from typing import Dict, List
 
 import cv2
 import numpy as np
+from pycocotools import mask as mask_util
 
-CLASSES = ('circle', 'square', 'triangle')
+CLASSES = ('circle', 'square', 'triangle', 'star', 'ring', 'cross')
+#: bumped whenever the images change, so that an existing set is regenerated
+VERSION = 3
+MIN_VISIBLE = 0.5
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -30,23 +42,50 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.clip(img * 255, 0, 255).astype(np.uint8)
 
 
-def _shape_polygon(rng: np.random.Generator, label: int, size: int) -> np.ndarray:
-    r = rng.uniform(0.09, 0.22) * size
-    cx, cy = rng.uniform(r, size - r, 2)
+def _ring(cx, cy, r, n, phase=0.0):
+    angles = np.linspace(0, 2 * math.pi, n, endpoint=False) + phase
+    return np.stack([cx + r * np.cos(angles), cy + r * np.sin(angles)], 1)
+
+
+def _contours(rng: np.random.Generator, label: int, size: int) -> List[np.ndarray]:
+    """The contours of one shape of class ``label`` (-1: a distractor blob), filled even-odd."""
+    r = size * math.exp(rng.uniform(math.log(0.07), math.log(0.3)))
+    cx, cy = rng.uniform(0.6 * r, size - 0.6 * r, 2)  # may be cut by the border a little, as in photographs
+    phase = rng.uniform(0, 2 * math.pi)
     if label == 0:
-        angles = np.linspace(0, 2 * math.pi, 32, endpoint=False)
+        shapes = [_ring(cx, cy, r, 32)]
     elif label == 1:
-        angles = np.linspace(0, 2 * math.pi, 4, endpoint=False) + rng.uniform(0, math.pi / 2)
+        shapes = [_ring(cx, cy, r, 4, phase)]
+    elif label == 2:
+        shapes = [_ring(cx, cy, r, 3, phase)]
+    elif label == 3:  # five-pointed star
+        outer, inner = _ring(cx, cy, r, 5, phase), _ring(cx, cy, 0.45 * r, 5, phase + math.pi / 5)
+        shapes = [np.stack([outer, inner], 1).reshape(-1, 2)]
+    elif label == 4:  # ring: the hole is part of the background
+        shapes = [_ring(cx, cy, r, 32), _ring(cx, cy, rng.uniform(0.45, 0.65) * r, 32)]
+    elif label == 5:  # plus-shaped cross, arms a third of its width
+        a, w = r, r / 3
+        pts = np.array([[w, a], [w, w], [a, w], [a, -w], [w, -w], [w, -a],
+                        [-w, -a], [-w, -w], [-a, -w], [-a, w], [-w, w], [-w, a]])
+        rot = np.array([[math.cos(phase), -math.sin(phase)], [math.sin(phase), math.cos(phase)]])
+        shapes = [pts @ rot.T + [cx, cy]]
+    else:  # distractor: an irregular blob, neither star nor polygon
+        n = int(rng.integers(5, 9))
+        radii = r * rng.uniform(0.45, 1.0, n)
+        angles = np.sort(rng.uniform(0, 2 * math.pi, n))
+        shapes = [np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)], 1)]
+    return [np.round(s).astype(np.int32) for s in shapes]
+
+
+def _render(img: np.ndarray, owner: np.ndarray, item: dict, index: int) -> None:
+    """Draw ``item`` over ``img`` and mark its pixels as owned by ``index`` (the pixels it covers now)."""
+    mask = np.zeros(owner.shape, np.uint8)
+    if item['kind'] == 'line':
+        cv2.line(mask, *item['ends'], 1, item['width'])
     else:
-        angles = np.linspace(0, 2 * math.pi, 3, endpoint=False) + rng.uniform(0, 2 * math.pi)
-    return np.stack([cx + r * np.cos(angles), cy + r * np.sin(angles)], 1).astype(np.float32)
-
-
-def _iou(a, b) -> float:
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
-    inter = max(0, x2 - x1) * max(0, y2 - y1)
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+        cv2.fillPoly(mask, item['contours'], 1)
+    owner[mask > 0] = index
+    img[mask > 0] = item['colour']
 
 
 def make_split(root: str, split: str, num_images: int, size: int, seed: int) -> str:
@@ -57,21 +96,42 @@ def make_split(root: str, split: str, num_images: int, size: int, seed: int) -> 
     annotations: List[Dict] = []
     for i in range(num_images):
         img = _background(rng, size)
-        boxes = []
-        for _ in range(int(rng.integers(1, 5))):
-            label = int(rng.integers(0, len(CLASSES)))
-            poly = _shape_polygon(rng, label, size)
-            x1, y1 = poly.min(0)
-            x2, y2 = poly.max(0)
-            box = [float(x1), float(y1), float(x2 - x1), float(y2 - y1)]
-            if any(_iou(box, b) > 0 for b in boxes):
-                continue  # keep objects apart: every shape fully visible
-            boxes.append(box)
+        owner = np.full((size, size), -1, np.int32)  # which item shows at each pixel
+        items: List[dict] = []
+        num_objects, num_clutter = int(rng.integers(2, 7)), int(rng.integers(1, 5))
+        kinds = ['object'] * num_objects + ['blob'] * (num_clutter // 2 + num_clutter % 2) + ['line'] * (
+            num_clutter // 2)
+        for kind in rng.permutation(kinds):
             colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-            cv2.fillPoly(img, [np.round(poly).astype(np.int32)], colour, lineType=cv2.LINE_AA)
-            annotations.append(dict(id=len(annotations) + 1, image_id=i + 1, category_id=label + 1, bbox=box,
-                                    area=float(cv2.contourArea(poly)), iscrowd=0,
-                                    segmentation=[poly.reshape(-1).round(2).tolist()]))
+            if kind == 'line':
+                ends = [tuple(int(v) for v in rng.integers(0, size, 2)) for _ in range(2)]
+                item = dict(kind='line', ends=ends, width=int(rng.integers(1, 4)), colour=colour)
+            else:
+                label = int(rng.integers(0, len(CLASSES))) if kind == 'object' else -1
+                item = dict(kind=kind, label=label, contours=_contours(rng, label, size), colour=colour)
+            trial_img, trial_owner = img.copy(), owner.copy()
+            _render(trial_img, trial_owner, item, len(items))
+            # keep it only if every object stays at least half visible, itself included
+            ok = True
+            for j, other in enumerate(items + [item]):
+                if other['kind'] == 'object':
+                    full = other.setdefault('area', (_full_mask(other, size) > 0).sum())
+                    if full == 0 or (trial_owner == j).sum() < MIN_VISIBLE * full:
+                        ok = False
+                        break
+            if ok:
+                img, owner = trial_img, trial_owner
+                items.append(item)
+        for j, item in enumerate(items):
+            if item['kind'] != 'object':
+                continue
+            visible = np.asfortranarray((owner == j).astype(np.uint8))
+            ys, xs = np.nonzero(visible)
+            rle = mask_util.encode(visible)
+            rle['counts'] = rle['counts'].decode('ascii')
+            box = [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+            annotations.append(dict(id=len(annotations) + 1, image_id=i + 1, category_id=item['label'] + 1,
+                                    bbox=box, area=float(visible.sum()), iscrowd=0, segmentation=rle))
         name = f'{i:05d}.png'
         cv2.imwrite(osp.join(img_dir, name), img[..., ::-1])
         images.append(dict(id=i + 1, file_name=name, width=size, height=size))
@@ -82,11 +142,17 @@ def make_split(root: str, split: str, num_images: int, size: int, seed: int) -> 
     return ann_file
 
 
-def make_demo_det(root: str, num_train: int = 200, num_val: int = 50, size: int = 128, seed: int = 0) -> str:
+def _full_mask(item: dict, size: int) -> np.ndarray:
+    mask = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(mask, item['contours'], 1)
+    return mask
+
+
+def make_demo_det(root: str, num_train: int = 400, num_val: int = 150, size: int = 128, seed: int = 0) -> str:
     """Writes ``root/{train,val}/*.png`` and ``root/{train,val}.json``; returns ``root``. Does nothing when the
     set is already there with the same settings."""
     stamp = osp.join(root, 'settings.json')
-    settings = dict(num_train=num_train, num_val=num_val, size=size, seed=seed, version=1)
+    settings = dict(num_train=num_train, num_val=num_val, size=size, seed=seed, version=VERSION)
     if osp.exists(stamp) and json.load(open(stamp)) == settings:
         return root
     make_split(root, 'train', num_train, size, seed)

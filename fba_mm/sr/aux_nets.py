@@ -43,8 +43,15 @@ class _TailLoss(AuxNet):
         own: Dict[str, torch.Tensor] = {}
         return self.layout.run_blocks(self.trunk, names, feat, own, with_cp), own
 
-    def tail_loss(self, feat, features: Dict[str, torch.Tensor], data_samples,
-                  own: Optional[Dict[str, torch.Tensor]] = None) -> dict:
+    def forward(self, feat, features: Dict[str, torch.Tensor], data_samples) -> dict:
+        return dict(loss=self.loss_weight * self.pixel_loss(self.predict(feat, features), data_samples.gt_img))
+
+    def predict(self, feat, features: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """The SR image this auxiliary net's loss scores."""
+        raise NotImplementedError
+
+    def tail_output(self, feat, features: Dict[str, torch.Tensor],
+                    own: Optional[Dict[str, torch.Tensor]] = None) -> torch.Tensor:
         skip = features.get('skip')
         if skip is None:
             skip = self.layout.zero_skip(self.tail, feat)
@@ -57,8 +64,7 @@ class _TailLoss(AuxNet):
                     zero = self.layout.zero_block_output(self.tail, feat) if zero is None else zero
                     output = zero
                 fused.append(output)
-        out = self.layout.forward_tail(self.tail, feat, skip, fused)
-        return dict(loss=self.loss_weight * self.pixel_loss(out, data_samples.gt_img))
+        return self.layout.forward_tail(self.tail, feat, skip, fused)
 
 
 @MODELS.register_module(name='SLMAuxNet')
@@ -107,9 +113,9 @@ class SRSLMAuxNet(_TailLoss):
         self.mirror([(f'trunk.{name}', f'generator.{name}') for name in self.copied_blocks] +
                     [(f'tail.{name}', f'generator.{name}') for name in self.layout.tail], weight_source, ema_momentum)
 
-    def forward(self, feat, features: Dict[str, torch.Tensor], data_samples) -> dict:
+    def predict(self, feat, features: Dict[str, torch.Tensor]) -> torch.Tensor:
         feat, own = self.run_trunk(self.copied_blocks, feat, self.with_cp)
-        return self.tail_loss(feat, features, data_samples, own)
+        return self.tail_output(feat, features, own)
 
 
 @MODELS.register_module(name='DGLAuxNet')
@@ -144,8 +150,8 @@ class SRDGLAuxNet(_TailLoss):
             layers += [nn.Conv2d(channels, channels, 3, 1, 1), nn.ReLU(inplace=True)]
         self.convs = nn.Sequential(*layers)
 
-    def forward(self, feat, features: Dict[str, torch.Tensor], data_samples) -> dict:
-        return self.tail_loss(self.layout.map_feature(feat, self._convs), {}, data_samples)  # the live feature alone
+    def predict(self, feat, features: Dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.tail_output(self.layout.map_feature(feat, self._convs), {})  # the live feature alone
 
     def _convs(self, x: torch.Tensor) -> torch.Tensor:
         return checkpoint(self.convs, x, use_reentrant=False) if self.with_cp and torch.is_grad_enabled() else \
@@ -177,6 +183,6 @@ class SRAugLocAuxNet(_TailLoss):
         self.sampled_blocks = sample_uniformly(list(later_blocks), depth)
         self.trunk = fresh_copy(partial_copy(architecture.generator, self.sampled_blocks))
 
-    def forward(self, feat, features: Dict[str, torch.Tensor], data_samples) -> dict:
+    def predict(self, feat, features: Dict[str, torch.Tensor]) -> torch.Tensor:
         feat, own = self.run_trunk(self.sampled_blocks, feat, self.with_cp)
-        return self.tail_loss(feat, features, data_samples, own)
+        return self.tail_output(feat, features, own)

@@ -80,11 +80,14 @@ class LocalLearningEditor(LocalLearner):
         return f'({type(self.generator).__name__} has {len(blocks)} body blocks, {blocks[0]}..{blocks[-1]}.)'
 
     def forward_head(self, feat, features, data_samples):
+        out = self.predict_head(feat, features)
+        return dict(loss=self.architecture.pixel_loss(out, data_samples.gt_img))  # BaseEditModel's loss
+
+    def predict_head(self, feat, features):
         # the real tail always gets what the stock net needs (even with use_bank=False: it cannot run without)
         blocks = [features[n] for n in self.layout.blocks(self.generator)] if self.layout.bank_carries_blocks \
             else None
-        out = self.layout.forward_tail(self.generator, feat, features['skip'], blocks)
-        return dict(loss=self.architecture.pixel_loss(out, data_samples.gt_img))  # BaseEditModel's loss
+        return self.layout.forward_tail(self.generator, feat, features['skip'], blocks)
 
 
 __all__ = ['LocalLearningEditor']

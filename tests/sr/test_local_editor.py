@@ -135,3 +135,24 @@ def test_unsupported_generator_is_refused():
 def test_bad_split_is_refused(split, message):
     with pytest.raises(ConfigError, match=message):
         LocalLearningEditor(tiny_editor('edsr'), split_points=split)
+
+
+@pytest.mark.parametrize('aux_net', ['SLMAuxNet', 'DGLAuxNet'])
+def test_predict_by_module_is_what_each_loss_scores(aux_net):
+    # the last prediction is the stock generator's output; auxiliary net k's is what its L1 loss compares with
+    torch.manual_seed(0)
+    learner = LocalLearningEditor(tiny_editor('edsr'), split_points=3, aux_net=dict(type=aux_net))
+    learner.init_weights()
+    learner.eval()
+    data = learner.data_preprocessor(sr_batch('edsr', n=2, size=12), False)
+    x, samples = data['inputs'], data['data_samples']
+    predictions = learner.predict_by_module(x)
+    assert len(predictions) == 3 and all(p.shape == samples.gt_img.shape for p in predictions)
+    torch.testing.assert_close(predictions[-1], learner.architecture.generator(x), rtol=0, atol=0)
+    learner.feature_bank.clear()
+    feat = x
+    for k in range(2):
+        feat, losses = learner.forward_local(k, feat, samples)
+        expected = torch.nn.functional.l1_loss(predictions[k], samples.gt_img)
+        torch.testing.assert_close(losses['loss'], expected)
+    assert not torch.allclose(predictions[0], predictions[-1])  # the auxiliary outputs are their own

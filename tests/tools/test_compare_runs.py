@@ -42,3 +42,26 @@ def test_checkpointed_end_to_end_is_the_same_model_with_checkpointing():
     sr = compare.run_config('sr', 'e2e_cp')
     assert sr.model.type == 'LocalLearningEditor' and sr.model.split_points == 1 and sr.model.with_cp
     assert sr.optim_wrapper.constructor == 'LocalOptimWrapperConstructor'
+
+
+def test_committed_results_resume_only_from_the_same_config(tmp_path, monkeypatch):
+    # a finished run's committed metrics stand in for training it again, unless its config or demo set changed
+    monkeypatch.setattr(compare, 'DATA_STAMP', '{"version": 3}')
+    cfg = compare.seeded(compare.run_config('sr', 'slm-k4'), 1)
+    path = tmp_path / 'slm-k4' / 'seed1.json'
+    path.parent.mkdir()
+    path.write_text(compare.json.dumps(dict(metrics={'PSNR': 30.0}, fingerprint=compare.fingerprint(cfg))))
+    assert compare.committed_result(str(tmp_path), 'slm-k4', 1, cfg)['metrics'] == {'PSNR': 30.0}
+    assert compare.committed_result(str(tmp_path), 'slm-k4', 2, compare.seeded(cfg, 2)) is None  # not trained
+    assert compare.committed_result(str(tmp_path), 'slm-k4', 1, compare.seeded(cfg, 2)) is None  # another seed
+    other = compare.run_config('sr', 'slm-k4', {'train_cfg.max_iters': 10})
+    assert compare.committed_result(str(tmp_path), 'slm-k4', 1, compare.seeded(other, 1)) is None  # other options
+    monkeypatch.setattr(compare, 'DATA_STAMP', '{"version": 4}')
+    assert compare.committed_result(str(tmp_path), 'slm-k4', 1, cfg) is None  # another demo set
+
+
+def test_sr_x4_runs_are_the_x2_recipe_at_scale_4():
+    x2, x4 = compare.run_config('sr', 'slm-k4'), compare.run_config('sr-x4', 'slm-k4')
+    assert x4.model.architecture.generator.upscale_factor == 4 and x4.model.split_points == x2.model.split_points
+    assert x4.train_dataloader.dataset.data_prefix.img == 'LRbicx4' and x4.val_evaluator.metrics[1].crop_border == 4
+    assert x4.optim_wrapper == x2.optim_wrapper and x4.param_scheduler == x2.param_scheduler

@@ -2,11 +2,16 @@
 auxiliary-net strategy at K=2 and K=4, trained on the demo set with the same schedule and the same seeds.
 
     python tools/analysis/compare.py sr  [--seeds 0 1 2] [--runs e2e slm-k4 ...] [--cfg-options k=v ...]
+    python tools/analysis/compare.py sr-x4 [--seeds 0 1 2] [--runs ...]
     python tools/analysis/compare.py det [--seeds 0 1 2]
 
 Every run is the task's demo config (configs/{det,sr}/demo/) with the strategy switched in, dumped to
-``<work-root>/<task>/<run>/seed<s>/config.py`` and trained by tools/train.py. Finished runs are skipped, so an
-interrupted comparison resumes where it stopped (an unfinished run starts again from its last checkpoint).
+``<work-root>/<section>/<run>/seed<s>/config.py`` and trained by tools/train.py. Each finished run writes its
+final metrics, the fingerprint of its config and its training time to
+``docs/bench/compare/<section>/<run>/seed<s>.json``. Those small files are committed, so the comparison resumes
+from them on any machine: a run whose committed result came from the same config is not trained again, and one
+whose config changed since (another demo set, other options) is. An unfinished run starts again from its last
+checkpoint in the work dir.
 Then, once per run kind and on one real batch of the demo train set: activation memory (exact saved-tensor
 bytes), seconds per iteration (median of 3), auxiliary-net parameters and FLOPs of one training iteration
 (forward + backward, torch's FlopCounterMode). Accuracy is the final val metric: mean and standard deviation
@@ -23,6 +28,7 @@ augloc:
 """
 import argparse
 import copy
+import hashlib
 import json
 import os
 import os.path as osp
@@ -65,6 +71,11 @@ TASKS = dict(
         fba={2: 'configs/sr/demo/edsr_x2c32b8_fba-k2_demo.py', 4: 'configs/sr/demo/edsr_x2c32b8_fba-k4_demo.py'},
         testing='fba_mm.sr.testing', metrics=[('PSNR', 'PSNR (dB)', 2), ('SSIM', 'SSIM', 4)],
         title='EDSR x2 (c32b8) on the demo photo set'),
+    **{'sr-x4': dict(
+        demo='configs/sr/demo/edsr_x4c32b8_demo.py',
+        fba={2: 'configs/sr/demo/edsr_x4c32b8_fba-k2_demo.py', 4: 'configs/sr/demo/edsr_x4c32b8_fba-k4_demo.py'},
+        testing='fba_mm.sr.testing', metrics=[('PSNR', 'PSNR (dB)', 2), ('SSIM', 'SSIM', 4)],
+        title='EDSR x4 (c32b8) on the demo photo set')},
 )
 
 
@@ -93,33 +104,65 @@ def run_config(task: str, run: str, options=None) -> Config:
     return cfg
 
 
-def final_metrics(work_dir: str):
-    """The last validation's metrics of a finished run, or None."""
-    path = osp.join(work_dir, 'metrics.json')
-    return json.load(open(path)) if osp.exists(path) else None
+def fingerprint(cfg: Config) -> str:
+    """What decides a run's result: its whole config (seed included) and the demo set's settings (its generator's
+    version among them). A committed result of another config or demo set is stale and is trained again."""
+    return hashlib.sha256((cfg.pretty_text + DATA_STAMP).encode()).hexdigest()[:16]
 
 
-def train(cfg: Config, work_dir: str, seed: int, metric_keys) -> dict:
-    """Train one run with tools/train.py (resuming from its last checkpoint, if any); return its final metrics."""
-    from fba_mm.core.plots import read_evaluations, read_scalars
-    os.makedirs(work_dir, exist_ok=True)
+DATA_STAMP = ''  # the demo set's settings.json, read by prepare_data
+
+
+def seeded(cfg: Config, seed: int) -> Config:
     cfg = copy.deepcopy(cfg)
     cfg.randomness = dict(seed=seed)
+    return cfg
+
+
+def committed_result(results_dir: str, run: str, seed: int, cfg: Config):
+    """The committed metrics of ``run`` at ``seed`` if they were trained from this very config, else None."""
+    path = osp.join(results_dir, run, f'seed{seed}.json')
+    if not osp.exists(path):
+        return None
+    result = json.load(open(path))
+    if result.get('fingerprint') != fingerprint(cfg):
+        print(f'{path}: trained from another config (the demo or the options changed); training again', flush=True)
+        return None
+    return result
+
+
+def train(cfg: Config, work_dir: str, metric_keys, result_file: str) -> dict:
+    """Train one run with tools/train.py (resuming from its last checkpoint, if any); write its final metrics, the
+    config's fingerprint and what it cost to ``result_file`` (committed: the comparison resumes from it on any
+    machine); return them."""
+    from fba_mm.core.plots import read_evaluations, read_scalars
+    os.makedirs(work_dir, exist_ok=True)
     config = osp.join(work_dir, 'config.py')
     cfg.dump(config)
     cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
     if any(f.endswith('.pth') and not f.endswith('_stock.pth') for f in os.listdir(work_dir)):
         cmd.append('--resume')
     log_file = osp.join(work_dir, 'train.log')
+    started = time.time()
     with open(log_file, 'a') as log:
         subprocess.run(cmd, cwd=ROOT, check=True, stdout=log, stderr=subprocess.STDOUT,
                        env=dict(os.environ, PYTHONPATH=ROOT))
     evals = read_evaluations(work_dir, metric_keys[0])
     if not evals:
         raise RuntimeError(f'{work_dir}: training finished without a validation; see {log_file}')
-    metrics = dict(evals[-1], iters=read_scalars(work_dir)[-1]['iter'])
-    json.dump(metrics, open(osp.join(work_dir, 'metrics.json'), 'w'), indent=1)
-    return metrics
+    scalars = read_scalars(work_dir)
+    result = dict(metrics=evals[-1], evaluations=evals, iters=scalars[-1]['iter'], fingerprint=fingerprint(cfg),
+                  train_minutes=round((time.time() - started) / 60, 1), commit=git_commit(),
+                  finished=time.strftime('%Y-%m-%d %H:%M'))
+    os.makedirs(osp.dirname(result_file), exist_ok=True)
+    with open(result_file, 'w') as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+def git_commit() -> str:
+    out = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.strip()
 
 
 # ---------------------------------------------------------------------------------------------- measuring
@@ -236,7 +279,10 @@ def main():
     parser.add_argument('task', choices=sorted(TASKS))
     parser.add_argument('--runs', nargs='+', default=RUNS, choices=RUNS)
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
-    parser.add_argument('--work-root', default='work_dirs/compare')
+    parser.add_argument('--work-root', default='work_dirs/compare', help='work dirs of the runs (checkpoints, logs)')
+    parser.add_argument('--results', default='docs/bench/compare',
+                        help='where each finished run writes its metrics, <results>/<section>/<run>/seed<s>.json: '
+                        'commit them, and the comparison resumes from them instead of training again')
     parser.add_argument('--doc', default='docs/benchmarks.md')
     parser.add_argument('--images', default='docs/images')
     parser.add_argument('--section', help='name of the generated section of the doc (default: the task), so that a '
@@ -250,44 +296,49 @@ def main():
     # the command that trains and reports (a --report-only pass reports what that command made)
     command = 'python tools/analysis/compare.py ' + shlex.join(a for a in sys.argv[1:] if a != '--report-only')
     spec = TASKS[args.task]
-    root = osp.join(args.work_root, args.task)
+    section = args.section or args.task
+    root = osp.join(args.work_root, section)
     os.makedirs(root, exist_ok=True)
     prepare_data(args.task)
 
     jobs = [(run, seed) for seed in args.seeds for run in args.runs]
+    configs = {run: run_config(args.task, run, args.cfg_options) for run in args.runs}
+    results_dir = osp.join(args.results, section)
     results = {run: {} for run in args.runs}
+    committed = {(run, seed): committed_result(results_dir, run, seed, seeded(configs[run], seed))
+                 for run, seed in jobs}
+    todo = sum(result is None for result in committed.values())
     started = time.time()
     done_now = 0
     for i, (run, seed) in enumerate(jobs):
-        work_dir = osp.join(root, run, f'seed{seed}')
-        metrics = final_metrics(work_dir)
-        if metrics is None and args.report_only:
+        cfg = seeded(configs[run], seed)
+        result = committed[run, seed]
+        if result is None and args.report_only:
             continue
-        if metrics is None:
+        if result is None:
             eta = ''
             if done_now:
-                left = sum(final_metrics(osp.join(root, r, f'seed{s}')) is None for r, s in jobs[i:])
-                eta = f', about {(time.time() - started) / done_now * left / 60:.0f} min left'
+                eta = f', about {(time.time() - started) / done_now * (todo - done_now) / 60:.0f} min left'
+            work_dir = osp.join(root, run, f'seed{seed}')
             print(f'[{i + 1}/{len(jobs)}] {run} seed {seed}: training (log {work_dir}/train.log{eta})', flush=True)
-            metrics = train(run_config(args.task, run, args.cfg_options), work_dir, seed,
-                            [key for key, _, _ in spec['metrics']])
+            result = train(cfg, work_dir, [key for key, _, _ in spec['metrics']],
+                           osp.join(results_dir, run, f'seed{seed}.json'))
             done_now += 1
         key, name, digits = spec['metrics'][0]
-        print(f'[{i + 1}/{len(jobs)}] {run} seed {seed}: {name} {metrics[key]:.{digits}f}', flush=True)
-        results[run][seed] = metrics
+        print(f'[{i + 1}/{len(jobs)}] {run} seed {seed}: {name} {result["metrics"][key]:.{digits}f}', flush=True)
+        results[run][seed] = result['metrics']
 
     results = {run: per_seed for run, per_seed in results.items() if per_seed}
-    measures_file = osp.join(root, 'measures.json')
+    measures_file = osp.join(results_dir, 'measures.json')
     measures = json.load(open(measures_file)) if osp.exists(measures_file) else {}
     for run in results:
-        if 'total_mib' not in measures.get(run, {}):  # (measures of older versions lack the total)
+        if measures.get(run, {}).get('fingerprint') != fingerprint(configs[run]):  # none yet, or of another config
             print(f'measuring {run} (memory, speed, FLOPs) ...', flush=True)
-            measures[run] = measure(run_config(args.task, run, args.cfg_options), args.task)
+            measures[run] = dict(measure(configs[run], args.task), fingerprint=fingerprint(configs[run]))
             json.dump(measures, open(measures_file, 'w'), indent=1)
 
     rows = summarise(results, measures, args.task)
     os.makedirs(args.images, exist_ok=True)
-    section = args.section or args.task
     images = [(f'{section}: memory vs accuracy', osp.join(args.images, f'compare_{section}_memory_accuracy.png'))]
     plot_memory_vs_accuracy(rows, args.task, images[0][1])
     from fba_mm.core.plots import plot_module_losses
@@ -298,11 +349,13 @@ def main():
                                   title=f'{label(run)}: local loss of every module (seed {args.seeds[0]})'):
                 images.append((f'{label(run)} per-module losses', path))
     extra_rows = []
-    if args.task == 'sr':
+    if args.task.startswith('sr'):
         from sr_samples import bicubic_row, save_samples
-        extra_rows.append(bicubic_row(run_config('sr', 'e2e')))
+        e2e_cfg = run_config(args.task, 'e2e')
+        extra_rows.append(bicubic_row(e2e_cfg))
         picture = save_samples(root, args.seeds[0], [r for r in ('e2e', 'slm-k2', 'slm-k4') if r in results],
-                               osp.join(args.images, 'compare_sr_samples.png'))
+                               osp.join(args.images, f'compare_{section}_samples.png'),
+                               scale=e2e_cfg.model.generator.upscale_factor)
         if picture:
             images.append(('val crops: LR, bicubic, end-to-end, FBA, HR', picture))
     text = markdown(rows, args.task, command, extra_rows, [(a, osp.relpath(p, osp.dirname(args.doc)))
@@ -313,12 +366,15 @@ def main():
 
 
 def prepare_data(task: str) -> None:
+    """Make the task's demo set (if it is not there yet) and remember its settings for the fingerprints."""
+    global DATA_STAMP
     if task == 'det':
         from fba_mm.det.demo_data import make_demo_det
-        make_demo_det('data/demo_det')
+        root = make_demo_det('data/demo_det')
     else:
         from fba_mm.sr.demo_data import make_demo_sr
-        make_demo_sr('data/demo_sr')
+        root = make_demo_sr('data/demo_sr')
+    DATA_STAMP = open(osp.join(root, 'settings.json')).read()
 
 
 if __name__ == '__main__':

@@ -10,8 +10,8 @@ from fba_mm.det.demo_data import make_demo_det  # noqa: E402
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('root', nargs='?', default='data/demo_det')
-    parser.add_argument('--train', type=int, default=200)
-    parser.add_argument('--val', type=int, default=50)
+    parser.add_argument('--train', type=int, default=400)
+    parser.add_argument('--val', type=int, default=150)
     parser.add_argument('--size', type=int, default=128)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()

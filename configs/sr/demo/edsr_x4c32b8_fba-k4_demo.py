@@ -1,0 +1,12 @@
+# FBA K=4 on the SR demo set at x4: four modules of two residual blocks each.
+_base_ = './edsr_x4c32b8_demo.py'
+
+model = dict(
+    _delete_=True,
+    type='LocalLearningEditor',
+    architecture={{_base_.model}},
+    split_points=['body.2', 'body.4', 'body.6'],
+    aux_net=dict(type='SLMAuxNet', depth=1))
+optim_wrapper = dict(constructor='LocalOptimWrapperConstructor')
+custom_hooks = [dict(type='LocalLearningHook')]
+model_wrapper_cfg = dict(type='LocalDistributedDataParallel')
