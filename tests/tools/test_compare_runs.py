@@ -65,3 +65,16 @@ def test_sr_x4_runs_are_the_x2_recipe_at_scale_4():
     assert x4.model.architecture.generator.upscale_factor == 4 and x4.model.split_points == x2.model.split_points
     assert x4.train_dataloader.dataset.data_prefix.img == 'LRbicx4' and x4.val_evaluator.metrics[1].crop_border == 4
     assert x4.optim_wrapper == x2.optim_wrapper and x4.param_scheduler == x2.param_scheduler
+
+
+def test_work_dir_of_another_config_is_not_resumed(tmp_path):
+    # checkpoints of another config (e.g. the previous demo recipe) would be resumed into this one: moved aside
+    cfg = compare.seeded(compare.run_config('sr', 'e2e'), 0)
+    work_dir = tmp_path / 'e2e' / 'seed0'
+    work_dir.mkdir(parents=True)
+    (work_dir / 'iter_10.pth').write_text('old')
+    compare.prepare_work_dir(str(work_dir), cfg)
+    assert not (work_dir / 'iter_10.pth').exists() and (tmp_path / 'e2e' / 'seed0.stale' / 'iter_10.pth').exists()
+    (work_dir / 'iter_20.pth').write_text('this config, unfinished')
+    compare.prepare_work_dir(str(work_dir), cfg)
+    assert (work_dir / 'iter_20.pth').exists()  # the same config resumes

@@ -34,6 +34,7 @@ import os
 import os.path as osp
 import re
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -136,12 +137,12 @@ def train(cfg: Config, work_dir: str, metric_keys, result_file: str) -> dict:
     config's fingerprint and what it cost to ``result_file`` (committed: the comparison resumes from it on any
     machine); return them."""
     from fba_mm.core.plots import read_evaluations, read_scalars
-    os.makedirs(work_dir, exist_ok=True)
+    prepare_work_dir(work_dir, cfg)
     config = osp.join(work_dir, 'config.py')
     cfg.dump(config)
     cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
     if any(f.endswith('.pth') and not f.endswith('_stock.pth') for f in os.listdir(work_dir)):
-        cmd.append('--resume')
+        cmd.append('--resume')  # an unfinished run of this very config
     log_file = osp.join(work_dir, 'train.log')
     started = time.time()
     with open(log_file, 'a') as log:
@@ -158,6 +159,19 @@ def train(cfg: Config, work_dir: str, metric_keys, result_file: str) -> dict:
     with open(result_file, 'w') as f:
         json.dump(result, f, indent=1)
     return result
+
+
+def prepare_work_dir(work_dir: str, cfg: Config) -> None:
+    """Make ``work_dir`` for ``cfg``. One left by another config (or by a version of this tool that did not stamp
+    it) is moved to ``<work_dir>.stale``: resuming its checkpoints would train the old config on."""
+    stamp = osp.join(work_dir, 'fingerprint')
+    if osp.isdir(work_dir) and (not osp.exists(stamp) or open(stamp).read() != fingerprint(cfg)):
+        print(f'{work_dir}: left by another config; moved to {work_dir}.stale, training from the start', flush=True)
+        shutil.rmtree(work_dir + '.stale', ignore_errors=True)
+        os.rename(work_dir, work_dir + '.stale')
+    os.makedirs(work_dir, exist_ok=True)
+    with open(stamp, 'w') as f:
+        f.write(fingerprint(cfg))
 
 
 def git_commit() -> str:
