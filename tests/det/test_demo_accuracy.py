@@ -1,33 +1,34 @@
-"""The accuracy claim of docs/det.md, as a test: on the demo set, FBA K=4 reaches at least 0.9 of end-to-end's
-bbox mAP with the same schedule and seed. About 13 minutes on 2 cores: marked slow (`make test-all`)."""
-import os
+"""The detection accuracy claim of docs/benchmarks.md, as a test: on the demo set (v3: 6 classes, scale variation,
+occlusion, clutter), at the demo's full schedule and seed 0, end-to-end learns the task and FBA K=4 keeps most of
+its bbox mAP. Trained exactly as ``tools/analysis/compare.py det`` trains its runs (the same configs, seeds and
+tools/train.py). About 40 minutes on 2 cores: marked slow (`make test-all`).
+
+The thresholds sit below the measured seed-0 figures by more than the seed-to-seed spread (docs/benchmarks.md).
+"""
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
 
-from fba_mm.core.plots import read_evaluations
-from fba_mm.det.demo_data import make_demo_det
-
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
+import compare  # noqa: E402
+
+E2E_FLOOR = 0.13   # measured (seed 0): 0.174; below 0.13 the baseline did not learn the task
+FBA_RATIO = 0.95   # the claim: FBA K=4 keeps 0.95 of end-to-end's mAP (measured, seed 0: 0.192 / 0.174 = 1.10)
 
 
-def train_and_evaluate(config: str, work_dir: str, data_root: str) -> float:
-    """Train a demo config on ``data_root`` through tools/train.py; return the final val bbox mAP (CocoMetric)."""
-    overrides = [f'{split}_dataloader.dataset.data_root={data_root}/' for split in ('train', 'val', 'test')]
-    overrides += [f'val_evaluator.ann_file={data_root}/val.json', f'test_evaluator.ann_file={data_root}/val.json']
-    result = subprocess.run([sys.executable, 'tools/train.py', f'configs/det/demo/{config}.py', '--work-dir', work_dir,
-                             '--cfg-options', *overrides], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
-                            capture_output=True, text=True, timeout=3600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return read_evaluations(work_dir, 'coco/bbox_mAP')[-1]['coco/bbox_mAP']
+def final_map(run: str, work_root) -> float:
+    cfg = compare.seeded(compare.run_config('det', run), 0)
+    result = compare.train(cfg, str(work_root / run), ['coco/bbox_mAP'], str(work_root / f'{run}.json'))
+    return result['metrics']['coco/bbox_mAP']
 
 
 @pytest.mark.slow
-def test_fba_k4_reaches_nine_tenths_of_end_to_end_map(tmp_path):
-    data_root = make_demo_det(str(tmp_path / 'demo_det'))
-    e2e = train_and_evaluate('faster-rcnn_r18_fpn_demo', str(tmp_path / 'e2e'), data_root)
-    fba = train_and_evaluate('faster-rcnn_r18_fpn_fba-k4_demo', str(tmp_path / 'k4'), data_root)
-    assert e2e > 0.3  # the baseline learned the task: the ratio means something
-    assert fba >= 0.9 * e2e, (fba, e2e)
+def test_fba_k4_keeps_most_of_end_to_end_map(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the demo set lives in data/demo_det, as for compare.py
+    compare.prepare_data('det')
+    e2e = final_map('e2e', tmp_path)
+    fba = final_map('slm-k4', tmp_path)
+    assert e2e > E2E_FLOOR, e2e
+    assert fba >= FBA_RATIO * e2e, (fba, e2e)
