@@ -77,15 +77,21 @@ def _contours(rng: np.random.Generator, label: int, size: int) -> List[np.ndarra
     return [np.round(s).astype(np.int32) for s in shapes]
 
 
-def _render(img: np.ndarray, owner: np.ndarray, item: dict, index: int) -> None:
-    """Draw ``item`` over ``img`` and mark its pixels as owned by ``index`` (the pixels it covers now)."""
-    mask = np.zeros(owner.shape, np.uint8)
+def _mask(item: dict, shape) -> np.ndarray:
+    """The pixels ``item`` covers (1) on an empty canvas of ``shape``."""
+    mask = np.zeros(shape, np.uint8)
     if item['kind'] == 'line':
         cv2.line(mask, *item['ends'], 1, item['width'])
     else:
         cv2.fillPoly(mask, item['contours'], 1)
-    owner[mask > 0] = index
-    img[mask > 0] = item['colour']
+    return mask
+
+
+def _render(img: np.ndarray, owner: np.ndarray, item: dict, index: int) -> None:
+    """Draw ``item`` over ``img`` and mark its pixels as owned by ``index`` (the pixels it covers now)."""
+    covered = _mask(item, owner.shape) > 0
+    owner[covered] = index
+    img[covered] = item['colour']
 
 
 def make_split(root: str, split: str, num_images: int, size: int, seed: int) -> str:
@@ -109,13 +115,14 @@ def make_split(root: str, split: str, num_images: int, size: int, seed: int) -> 
             else:
                 label = int(rng.integers(0, len(CLASSES))) if kind == 'object' else -1
                 item = dict(kind=kind, label=label, contours=_contours(rng, label, size), colour=colour)
+                item['area'] = int(_mask(item, (size, size)).sum())  # unoccluded, within the image
             trial_img, trial_owner = img.copy(), owner.copy()
             _render(trial_img, trial_owner, item, len(items))
             # keep it only if every object stays at least half visible, itself included
             ok = True
             for j, other in enumerate(items + [item]):
                 if other['kind'] == 'object':
-                    full = other.setdefault('area', (_full_mask(other, size) > 0).sum())
+                    full = other['area']
                     if full == 0 or (trial_owner == j).sum() < MIN_VISIBLE * full:
                         ok = False
                         break
@@ -140,12 +147,6 @@ def make_split(root: str, split: str, num_images: int, size: int, seed: int) -> 
         json.dump(dict(images=images, annotations=annotations,
                        categories=[dict(id=i + 1, name=n) for i, n in enumerate(CLASSES)]), f)
     return ann_file
-
-
-def _full_mask(item: dict, size: int) -> np.ndarray:
-    mask = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(mask, item['contours'], 1)
-    return mask
 
 
 def make_demo_det(root: str, num_train: int = 400, num_val: int = 150, size: int = 128, seed: int = 0) -> str:

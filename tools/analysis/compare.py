@@ -164,14 +164,14 @@ def train(cfg: Config, work_dir: str, metric_keys, result_file: str) -> dict:
 def prepare_work_dir(work_dir: str, cfg: Config) -> None:
     """Make ``work_dir`` for ``cfg``. One left by another config (or by a version of this tool that did not stamp
     it) is moved to ``<work_dir>.stale``: resuming its checkpoints would train the old config on."""
-    stamp = osp.join(work_dir, 'fingerprint')
-    if osp.isdir(work_dir) and (not osp.exists(stamp) or open(stamp).read() != fingerprint(cfg)):
+    stamp, current = osp.join(work_dir, 'fingerprint'), fingerprint(cfg)
+    if osp.isdir(work_dir) and (not osp.exists(stamp) or open(stamp).read() != current):
         print(f'{work_dir}: left by another config; moved to {work_dir}.stale, training from the start', flush=True)
         shutil.rmtree(work_dir + '.stale', ignore_errors=True)
         os.rename(work_dir, work_dir + '.stale')
     os.makedirs(work_dir, exist_ok=True)
     with open(stamp, 'w') as f:
-        f.write(fingerprint(cfg))
+        f.write(current)
 
 
 def git_commit() -> str:
@@ -319,13 +319,13 @@ def main():
     configs = {run: run_config(args.task, run, args.cfg_options) for run in args.runs}
     results_dir = osp.join(args.results, section)
     results = {run: {} for run in args.runs}
-    committed = {(run, seed): committed_result(results_dir, run, seed, seeded(configs[run], seed))
-                 for run, seed in jobs}
+    job_configs = {(run, seed): seeded(configs[run], seed) for run, seed in jobs}
+    committed = {(run, seed): committed_result(results_dir, run, seed, job_configs[run, seed]) for run, seed in jobs}
     todo = sum(result is None for result in committed.values())
     started = time.time()
     done_now = 0
     for i, (run, seed) in enumerate(jobs):
-        cfg = seeded(configs[run], seed)
+        cfg = job_configs[run, seed]
         result = committed[run, seed]
         if result is None and args.report_only:
             continue
@@ -346,9 +346,10 @@ def main():
     measures_file = osp.join(results_dir, 'measures.json')
     measures = json.load(open(measures_file)) if osp.exists(measures_file) else {}
     for run in results:
-        if measures.get(run, {}).get('fingerprint') != fingerprint(configs[run]):  # none yet, or of another config
+        stamp = fingerprint(configs[run])
+        if measures.get(run, {}).get('fingerprint') != stamp:  # none yet, or of another config
             print(f'measuring {run} (memory, speed, FLOPs) ...', flush=True)
-            measures[run] = dict(measure(configs[run], args.task), fingerprint=fingerprint(configs[run]))
+            measures[run] = dict(measure(configs[run], args.task), fingerprint=stamp)
             json.dump(measures, open(measures_file, 'w'), indent=1)
 
     rows = summarise(results, measures, args.task)

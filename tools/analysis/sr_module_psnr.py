@@ -26,6 +26,7 @@ import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import MODELS, DefaultScope  # noqa: E402
 from mmengine.runner import load_checkpoint  # noqa: E402
+from sr_samples import last_checkpoint, lr_tensor, to_image, val_pairs  # noqa: E402
 
 import fba_mm.sr  # noqa: E402,F401
 
@@ -36,10 +37,9 @@ def load_run(work_dir: str):
     checkpoints = [p for p in glob.glob(osp.join(work_dir, 'iter_*.pth')) if not p.endswith('_stock.pth')]
     if not checkpoints:
         raise FileNotFoundError(f'{work_dir}: no iter_*.pth checkpoint (train the run with compare.py first)')
-    last = max(checkpoints, key=lambda p: int(osp.basename(p)[len('iter_'):-len('.pth')]))
     with DefaultScope.overwrite_default_scope('mmagic'):
         model = MODELS.build(cfg.model)
-    load_checkpoint(model, last, map_location='cpu', strict=True, logger='silent')
+    load_checkpoint(model, last_checkpoint(checkpoints), map_location='cpu', strict=True, logger='silent')
     scale = cfg.model.get('architecture', cfg.model).generator.upscale_factor
     return model.eval(), scale
 
@@ -49,14 +49,13 @@ def module_scores(model, scale: int) -> list:
     """[(PSNR, SSIM) mean over the val photos] per module (one entry for an end-to-end model)."""
     from mmagic.evaluation.metrics.psnr import psnr
     from mmagic.evaluation.metrics.ssim import ssim
-    from sr_samples import val_pairs
     per_module = None
     for _, lr, hr in val_pairs(scale):
-        x = torch.from_numpy(lr).permute(2, 0, 1).float()[None] / 255.
+        x = lr_tensor(lr)
         outputs = model.predict_by_module(x) if hasattr(model, 'predict_by_module') else [model.generator(x)]
         per_module = per_module or [[] for _ in outputs]
         for scores, out in zip(per_module, outputs):
-            img = (out[0].clamp(0, 1) * 255.).round().byte().permute(1, 2, 0).numpy()
+            img = to_image(out)
             scores.append((psnr(hr, img, crop_border=scale, convert_to='Y'),
                            ssim(hr, img, crop_border=scale, convert_to='Y')))
     return [(statistics.mean(p for p, _ in s), statistics.mean(q for _, q in s)) for s in per_module]
@@ -109,7 +108,8 @@ def plot(summary: dict, out_file: str) -> None:
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=120)
     for run, rows in summary.items():
-        xs = list(range(len(rows), 0, -1))[::-1] if len(rows) > 1 else [max(len(r) for r in summary.values())]
+        # an end-to-end run's one output stands at the last module, beside the FBA network's
+        xs = list(range(1, len(rows) + 1)) if len(rows) > 1 else [max(len(r) for r in summary.values())]
         ax.errorbar(xs, [r['psnr'] for r in rows], yerr=[r['psnr_std'] for r in rows], marker='o', capsize=3,
                     label=run)
     ax.set_xlabel('module k (the last: the real network)')

@@ -68,20 +68,32 @@ def load_editor(work_dir: str):
     from mmengine.runner import load_checkpoint
     cfg = Config.fromfile(osp.join(work_dir, 'config.py'))
     model_cfg = cfg.model.get('architecture', cfg.model)
-    stock = sorted(glob.glob(osp.join(work_dir, 'iter_*_stock.pth')))
-    weights = stock or sorted(glob.glob(osp.join(work_dir, 'iter_*.pth')))
+    stock = glob.glob(osp.join(work_dir, 'iter_*_stock.pth'))
     with DefaultScope.overwrite_default_scope('mmagic'):
         model = MODELS.build(model_cfg)
-    load_checkpoint(model, max(weights, key=lambda p: int(osp.basename(p).split('_')[1].split('.')[0])),
+    load_checkpoint(model, last_checkpoint(stock or glob.glob(osp.join(work_dir, 'iter_*.pth'))),
                     map_location='cpu', strict=True, logger='silent')
     return model.eval()
 
 
+def last_checkpoint(paths):
+    """The checkpoint of the highest iteration among ``iter_<n>[_stock].pth`` paths."""
+    return max(paths, key=lambda p: int(osp.basename(p).split('_')[1].split('.')[0]))
+
+
+def lr_tensor(lr: np.ndarray) -> torch.Tensor:
+    """An RGB uint8 LR image as the editor's preprocessed input (1, 3, h, w) in [0, 1]."""
+    return torch.from_numpy(lr).permute(2, 0, 1).float()[None] / 255.
+
+
+def to_image(out: torch.Tensor) -> np.ndarray:
+    """A generator output (1, 3, H, W) in [0, 1] as an RGB uint8 image."""
+    return (out[0].clamp(0, 1) * 255.).round().byte().permute(1, 2, 0).numpy()
+
+
 @torch.no_grad()
 def super_resolve(model, lr: np.ndarray) -> np.ndarray:
-    x = torch.from_numpy(lr).permute(2, 0, 1).float()[None] / 255.
-    y = model.generator(x)[0].clamp(0, 1) * 255.
-    return y.round().byte().permute(1, 2, 0).numpy()
+    return to_image(model.generator(lr_tensor(lr)))
 
 
 def busiest_crop(hr: np.ndarray, size: int, scale: int):
