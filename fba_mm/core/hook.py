@@ -28,15 +28,17 @@ class LocalLearningHook(Hook):
     (which calls ``forward(mode='loss')`` once and never runs the per-module steps).
 
     The per-module losses are logged as ``m1.loss_*`` .. ``mK.loss_*`` by the model itself. With
-    ``log_memory=True``, every ``memory_interval`` iterations (default: the logger's interval, on the first
-    iteration of each logging window) one whole step is measured: ``total_mib``, the peak of every live tensor
-    (on GPU ``max_memory_allocated``, read at the end of the first step after mmengine's logger reset it, so it
-    is that step's peak; nothing is reset or synchronised, and mmengine's ``memory`` keeps covering its whole
-    window; the other iterations are not touched at all), with its parts
-    ``total_mib.params`` .. ``total_mib.temporaries`` (on GPU: the state parts); on CPU also each module's
-    peak ``m{k}.total_mib``; the activation memory of each module (``m{k}.act_mib``, bytes saved for backward)
-    and of the step (``act_mib``); and the feature bank (``bank_mib``). On CPU the tracker slows the measured
-    step (1.3x for EDSR x2 on our machines), which is why it is not every iteration.
+    ``log_memory=True``, every ``memory_interval`` iterations (on the first iteration of a logging window) one
+    whole step is measured: ``total_mib``, the peak of every live tensor (on GPU ``max_memory_allocated``, read
+    at the end of the first step after mmengine's logger reset it, so it is that step's peak; nothing is reset or
+    synchronised, and mmengine's ``memory`` keeps covering its whole window; the other iterations are not
+    touched at all), with its parts ``total_mib.params`` .. ``total_mib.temporaries`` (on GPU: the state parts);
+    on CPU also each module's peak ``m{k}.total_mib``; the activation memory of each module (``m{k}.act_mib``,
+    bytes saved for backward) and of the step (``act_mib``); and the feature bank (``bank_mib``).
+    The default interval is the logger's on GPU, where measuring costs nothing, and ten logging windows on CPU:
+    there torch's tracker runs Python on every tensor operation and makes the measured step 1.4x (EDSR) to 5x
+    (Faster R-CNN, thousands of small operations) slower (``tools/analysis/benchmark_memory_logging.py``), which
+    at the logger's interval made the detection demo's training 1.5-2x slower.
     With ``plot=True`` the per-module loss curves are saved as ``work_dir/module_losses.png`` after training.
 
     ``check_isolation=True`` (or a number of iterations; True means the first 5) asserts gradient isolation on
@@ -89,12 +91,17 @@ class LocalLearningHook(Hook):
             runner.logger.info(f'  m{k + 1}: blocks {blocks[0]}..{blocks[-1]} ({len(blocks)})')
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        learner = self._learner(runner)
         if self.memory_interval is None:
             loggers = [h for h in runner.hooks if isinstance(h, LoggerHook)]
-            self.memory_interval = loggers[0].interval if loggers else 50
-        learner = self._learner(runner)
+            self.memory_interval = self.default_memory_interval(loggers[0].interval if loggers else 50, learner)
         learner.measure_memory = self.log_memory and runner.iter % self.memory_interval == 0
         learner.check_isolation = runner.iter < self.isolation_iters
+
+    @staticmethod
+    def default_memory_interval(logger_interval: int, learner: LocalLearner) -> int:
+        """The logger's interval on GPU; ten of them on CPU, where the measured step is several times slower."""
+        return logger_interval if next(learner.parameters()).is_cuda else 10 * logger_interval
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         stripped = (checkpoint.get('meta') or {}).get('fba_mm')
