@@ -19,17 +19,10 @@ E2E_FLOOR = 0.13   # measured (seed 0): 0.174; below 0.13 the baseline did not l
 FBA_RATIO = 0.95   # the claim: FBA K=4 keeps 0.95 of end-to-end's mAP (measured, seed 0: 0.192 / 0.174 = 1.10)
 
 
-def final_map(run: str, work_root) -> float:
-    cfg = compare.seeded(compare.run_config('det', run), 0)
-    result = compare.train(cfg, str(work_root / run), ['coco/bbox_mAP'], str(work_root / f'{run}.json'))
-    return result['metrics']['coco/bbox_mAP']
-
-
 @pytest.mark.slow
 def test_fba_k4_keeps_most_of_end_to_end_map(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)  # the demo set lives in data/demo_det, as for compare.py
-    compare.prepare_data('det')
-    e2e = final_map('e2e', tmp_path)
-    fba = final_map('slm-k4', tmp_path)
+    e2e, fba = (compare.train_seed('det', run, 0, str(tmp_path / run))['metrics']['coco/bbox_mAP']
+                for run in ('e2e', 'slm-k4'))
     assert e2e > E2E_FLOOR, e2e
     assert fba >= FBA_RATIO * e2e, (fba, e2e)

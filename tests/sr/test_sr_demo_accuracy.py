@@ -47,10 +47,7 @@ def test_fba_k4_at_x4_stays_within_a_tenth_of_a_db(tmp_path, monkeypatch):
     sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
     import compare
     monkeypatch.chdir(ROOT)
-    compare.prepare_data('sr-x4')
-    psnr = {}
-    for run in ('e2e', 'slm-k4'):
-        cfg = compare.seeded(compare.run_config('sr-x4', run), 0)
-        psnr[run] = compare.train(cfg, str(tmp_path / run), ['PSNR'], str(tmp_path / f'{run}.json'))['metrics']['PSNR']
+    psnr = {run: compare.train_seed('sr-x4', run, 0, str(tmp_path / run))['metrics']['PSNR']
+            for run in ('e2e', 'slm-k4')}
     assert psnr['e2e'] > 29.5, psnr  # learned x4 (bicubic on this val set is lower, see docs/benchmarks.md)
     assert psnr['slm-k4'] > psnr['e2e'] - 0.1, psnr

@@ -152,13 +152,21 @@ def train(cfg: Config, work_dir: str, metric_keys, result_file: str) -> dict:
     if not evals:
         raise RuntimeError(f'{work_dir}: training finished without a validation; see {log_file}')
     scalars = read_scalars(work_dir)
-    result = dict(metrics=evals[-1], evaluations=evals, iters=scalars[-1]['iter'], fingerprint=fingerprint(cfg),
-                  train_minutes=round((time.time() - started) / 60, 1), commit=git_commit(),
-                  finished=time.strftime('%Y-%m-%d %H:%M'))
+    result = dict(metrics=evals[-1], evaluations=evals, iters=scalars[-1]['iter'] if scalars else None,
+                  fingerprint=fingerprint(cfg), train_minutes=round((time.time() - started) / 60, 1),
+                  commit=git_commit(), finished=time.strftime('%Y-%m-%d %H:%M'))
     os.makedirs(osp.dirname(result_file), exist_ok=True)
     with open(result_file, 'w') as f:
         json.dump(result, f, indent=1)
     return result
+
+
+def train_seed(task: str, run: str, seed: int, work_dir: str, options=None) -> dict:
+    """Train one run of the comparison at ``seed`` from scratch in ``work_dir``, exactly as ``main`` trains it, and
+    return its result (the slow accuracy tests call this; the result file goes into ``work_dir``)."""
+    prepare_data(task)
+    cfg = seeded(run_config(task, run, options), seed)
+    return train(cfg, work_dir, [key for key, _, _ in TASKS[task]['metrics']], osp.join(work_dir, 'result.json'))
 
 
 def prepare_work_dir(work_dir: str, cfg: Config) -> None:
