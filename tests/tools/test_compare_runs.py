@@ -44,19 +44,21 @@ def test_checkpointed_end_to_end_is_the_same_model_with_checkpointing():
     assert sr.optim_wrapper.constructor == 'LocalOptimWrapperConstructor'
 
 
-def test_committed_results_resume_only_from_the_same_config(tmp_path, monkeypatch):
+def test_committed_results_resume_only_from_the_same_config(tmp_path):
     # a finished run's committed metrics stand in for training it again, unless its config or demo set changed
-    monkeypatch.setattr(compare, 'DATA_STAMP', '{"version": 3}')
-    cfg = compare.seeded(compare.run_config('sr', 'slm-k4'), 1)
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'data' / 'settings.json').write_text('{"version": 3}')
+    data = {'data_root': str(tmp_path / 'data')}
+    cfg = compare.seeded(compare.run_config('sr', 'slm-k4', data), 1)
     path = tmp_path / 'slm-k4' / 'seed1.json'
     path.parent.mkdir()
     path.write_text(compare.json.dumps(dict(metrics={'PSNR': 30.0}, fingerprint=compare.fingerprint(cfg))))
     assert compare.committed_result(str(tmp_path), 'slm-k4', 1, cfg)['metrics'] == {'PSNR': 30.0}
     assert compare.committed_result(str(tmp_path), 'slm-k4', 2, compare.seeded(cfg, 2)) is None  # not trained
     assert compare.committed_result(str(tmp_path), 'slm-k4', 1, compare.seeded(cfg, 2)) is None  # another seed
-    other = compare.run_config('sr', 'slm-k4', {'train_cfg.max_iters': 10})
+    other = compare.run_config('sr', 'slm-k4', {'train_cfg.max_iters': 10, **data})
     assert compare.committed_result(str(tmp_path), 'slm-k4', 1, compare.seeded(other, 1)) is None  # other options
-    monkeypatch.setattr(compare, 'DATA_STAMP', '{"version": 4}')
+    (tmp_path / 'data' / 'settings.json').write_text('{"version": 4}')
     assert compare.committed_result(str(tmp_path), 'slm-k4', 1, cfg) is None  # another demo set
 
 

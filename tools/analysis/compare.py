@@ -106,12 +106,12 @@ def run_config(task: str, run: str, options=None) -> Config:
 
 
 def fingerprint(cfg: Config) -> str:
-    """What decides a run's result: its whole config (seed included) and the demo set's settings (its generator's
-    version among them). A committed result of another config or demo set is stale and is trained again."""
-    return hashlib.sha256((cfg.pretty_text + DATA_STAMP).encode()).hexdigest()[:16]
-
-
-DATA_STAMP = ''  # the demo set's settings.json, read by prepare_data
+    """What decides a run's result: its whole config (seed included) and the settings of the demo set it trains on
+    (``<data_root>/settings.json``, its generator's version among them). A committed result of another config or
+    demo set is stale and is trained again."""
+    settings = osp.join(ROOT, cfg.data_root, 'settings.json')
+    stamp = open(settings).read() if osp.exists(settings) else ''
+    return hashlib.sha256((cfg.pretty_text + stamp).encode()).hexdigest()[:16]
 
 
 def seeded(cfg: Config, seed: int) -> Config:
@@ -389,15 +389,13 @@ def main():
 
 
 def prepare_data(task: str) -> None:
-    """Make the task's demo set (if it is not there yet) and remember its settings for the fingerprints."""
-    global DATA_STAMP
+    """Make the task's demo set, if it is not there yet (its settings then enter the runs' fingerprints)."""
     if task == 'det':
         from fba_mm.det.demo_data import make_demo_det
-        root = make_demo_det('data/demo_det')
+        make_demo_det('data/demo_det')
     else:
         from fba_mm.sr.demo_data import make_demo_sr
-        root = make_demo_sr('data/demo_sr')
-    DATA_STAMP = open(osp.join(root, 'settings.json')).read()
+        make_demo_sr('data/demo_sr')
 
 
 if __name__ == '__main__':
