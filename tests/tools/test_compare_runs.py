@@ -80,3 +80,15 @@ def test_work_dir_of_another_config_is_not_resumed(tmp_path):
     (work_dir / 'iter_20.pth').write_text('this config, unfinished')
     compare.prepare_work_dir(str(work_dir), cfg)
     assert (work_dir / 'iter_20.pth').exists()  # the same config resumes
+
+
+def test_learning_curves_give_the_seed_spread_at_every_evaluation():
+    # how the spread evolves with the schedule: per run and validation step, mean and std over the seeds there
+    histories = {'e2e': {0: [{'PSNR': 30.0, 'step': 2}, {'PSNR': 31.0, 'step': 4}],
+                         1: [{'PSNR': 32.0, 'step': 2}]},
+                 'slm-k4': {0: [{'loss': 1.0, 'step': 2}]}}  # no validation of the metric: no curve
+    curves = compare.learning_curves(histories, 'PSNR')
+    assert list(curves) == ['e2e']
+    assert curves['e2e'][2] == (31.0, pytest.approx(2 ** 0.5), 2) and curves['e2e'][4] == (31.0, 0.0, 1)
+    table = compare.curves_markdown(curves, 'sr')
+    assert '| end-to-end | 31.00 ± 1.41 | 31.00 |' in table

@@ -235,7 +235,56 @@ def label(run: str) -> str:
     return f'{LABELS[strategy]}, K={k}'
 
 
-def markdown(rows: list, task: str, command: str, extra_rows=(), images=()) -> str:
+def learning_curves(histories: dict, key: str) -> dict:
+    """run -> step -> (mean, std, seeds) of ``key`` over the seeds that were validated at that step (epoch or
+    iteration, as the loop counts): how the seed spread evolves with the schedule."""
+    curves = {}
+    for run, per_seed in histories.items():
+        at = {}
+        for evals in per_seed.values():
+            for row in evals:
+                if key in row and 'step' in row:
+                    at.setdefault(row['step'], []).append(row[key])
+        curves[run] = {step: (statistics.mean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v))
+                       for step, v in sorted(at.items())}
+    return {run: c for run, c in curves.items() if c}
+
+
+def curves_markdown(curves: dict, task: str) -> list:
+    key, name, digits = TASKS[task]['metrics'][0]
+    steps = sorted({step for c in curves.values() for step in c})
+    lines = ['', f'Val {name} at every evaluation (mean ± std over the seeds; step = epoch or iteration):', '',
+             '| run | ' + ' | '.join(str(s) for s in steps) + ' |', '|---|' + '---:|' * len(steps)]
+    for run, c in curves.items():
+        cells = [(f'{c[s][0]:.{digits}f} ± {c[s][1]:.{digits}f}' if c[s][2] > 1 else f'{c[s][0]:.{digits}f}')
+                 if s in c else '-' for s in steps]
+        lines.append(f'| {label(run)} | ' + ' | '.join(cells) + ' |')
+    return lines
+
+
+def plot_learning_curves(curves: dict, task: str, out_file: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    _, name, _ = TASKS[task]['metrics'][0]
+    fig, ax = plt.subplots(figsize=(6.4, 4), dpi=120)
+    for run, c in curves.items():
+        steps = sorted(c)
+        mean = [c[s][0] for s in steps]
+        std = [c[s][1] for s in steps]
+        ax.plot(steps, mean, marker='o', ms=3, label=f'{label(run)} ({max(c[s][2] for s in steps)} seeds)')
+        ax.fill_between(steps, [m - d for m, d in zip(mean, std)], [m + d for m, d in zip(mean, std)], alpha=0.2)
+    ax.set_xlabel('epoch' if task == 'det' else 'iteration')
+    ax.set_ylabel(f'val {name} (mean ± std over seeds)')
+    ax.set_title(TASKS[task]['title'], fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out_file)
+    plt.close(fig)
+
+
+def markdown(rows: list, task: str, command: str, extra_rows=(), images=(), curves=None) -> str:
     spec = TASKS[task]
     e2e = next((r for r in rows if r['run'] == 'e2e'), None)
     heads = [name for _, name, _ in spec['metrics']]
@@ -257,6 +306,8 @@ def markdown(rows: list, task: str, command: str, extra_rows=(), images=()) -> s
                      f'{rel(total, "total_mib")} | {fmt(mem, ".1f")} | '
                      f'{rel(mem, "activation_mib")} | {fmt(sec, ".3f")} | {rel(sec, "sec_per_iter")} | '
                      f'{fmt(r.get("aux_params_m"), ".3f")} | {fmt(r.get("train_gflops"), ".1f")} |')
+    if curves and any(len(c) > 1 for c in curves.values()):
+        lines += curves_markdown(curves, task)
     lines += [''] + [f'![{alt}]({path})' for alt, path in images]
     return '\n'.join(lines) + '\n'
 
@@ -327,6 +378,7 @@ def main():
     configs = {run: run_config(args.task, run, args.cfg_options) for run in args.runs}
     results_dir = osp.join(args.results, section)
     results = {run: {} for run in args.runs}
+    histories = {run: {} for run in args.runs}  # run -> seed -> every validation of that run
     job_configs = {(run, seed): seeded(configs[run], seed) for run, seed in jobs}
     committed = {(run, seed): committed_result(results_dir, run, seed, job_configs[run, seed]) for run, seed in jobs}
     todo = sum(result is None for result in committed.values())
@@ -349,6 +401,7 @@ def main():
         key, name, digits = spec['metrics'][0]
         print(f'[{i + 1}/{len(jobs)}] {run} seed {seed}: {name} {result["metrics"][key]:.{digits}f}', flush=True)
         results[run][seed] = result['metrics']
+        histories[run][seed] = result.get('evaluations', [result['metrics']])
 
     results = {run: per_seed for run, per_seed in results.items() if per_seed}
     measures_file = osp.join(results_dir, 'measures.json')
@@ -364,6 +417,11 @@ def main():
     os.makedirs(args.images, exist_ok=True)
     images = [(f'{section}: memory vs accuracy', osp.join(args.images, f'compare_{section}_memory_accuracy.png'))]
     plot_memory_vs_accuracy(rows, args.task, images[0][1])
+    curves = learning_curves(histories, spec['metrics'][0][0])
+    if any(len(steps) > 1 for steps in curves.values()):
+        images.append((f'{section}: val metric at every evaluation',
+                       osp.join(args.images, f'compare_{section}_curves.png')))
+        plot_learning_curves(curves, args.task, images[-1][1])
     from fba_mm.core.plots import plot_module_losses
     for run in results:
         if run.endswith('-k4'):
@@ -382,7 +440,7 @@ def main():
         if picture:
             images.append(('val crops: LR, bicubic, end-to-end, FBA, HR', picture))
     text = markdown(rows, args.task, command, extra_rows, [(a, osp.relpath(p, osp.dirname(args.doc)))
-                                                           for a, p in images])
+                                                           for a, p in images], curves)
     update_doc(args.doc, section, text)
     print('\n' + text)
     print(f'written to {args.doc}')
