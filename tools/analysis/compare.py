@@ -284,11 +284,12 @@ def plot_learning_curves(curves: dict, task: str, out_file: str) -> None:
     plt.close(fig)
 
 
-def markdown(rows: list, task: str, command: str, extra_rows=(), images=(), curves=None) -> str:
+def markdown(rows: list, task: str, command: str, extra_rows=(), images=(), curves=None, section=None) -> str:
     spec = TASKS[task]
     e2e = next((r for r in rows if r['run'] == 'e2e'), None)
     heads = [name for _, name, _ in spec['metrics']]
-    lines = [f'### {spec["title"]}', '', f'Regenerate: `{command}`', '',
+    title = spec['title'] + (f' ({section})' if section and section != task else '')
+    lines = [f'### {title}', '', f'Regenerate: `{command}`', '',
              '| run | ' + ' | '.join(heads) + ' | seeds | total MiB | vs e2e | activation MiB | vs e2e | s/iter | '
              'vs e2e | aux params (M) | GFLOPs/iter (train) |',
              '|---|' + '---:|' * (len(heads) + 9)]
@@ -440,7 +441,7 @@ def main():
         if picture:
             images.append(('val crops: LR, bicubic, end-to-end, FBA, HR', picture))
     text = markdown(rows, args.task, command, extra_rows, [(a, osp.relpath(p, osp.dirname(args.doc)))
-                                                           for a, p in images], curves)
+                                                           for a, p in images], curves, section)
     update_doc(args.doc, section, text)
     print('\n' + text)
     print(f'written to {args.doc}')
