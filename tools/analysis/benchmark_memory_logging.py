@@ -21,9 +21,6 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from mmengine.config import Config  # noqa: E402
-from mmengine.optim import build_optim_wrapper  # noqa: E402
-from mmengine.registry import MODELS, DefaultScope  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 import fba_mm  # noqa: E402,F401
 
@@ -44,18 +41,11 @@ def step_seconds(model, optim_wrapper, batch, measure: bool, iters: int) -> floa
 
 def benchmark(config: str, iters: int) -> dict:
     import torch
-    from compare import prepare_data
+    from compare import build_for_step, prepare_data
     cfg = Config.fromfile(osp.join(ROOT, config))
     prepare_data('det' if cfg.default_scope == 'mmdet' else 'sr')
-    cfg.train_dataloader.num_workers = 0
-    cfg.train_dataloader.persistent_workers = False
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        batch = next(iter(Runner.build_dataloader(cfg.train_dataloader, seed=0)))
-        torch.manual_seed(0)
-        model = MODELS.build(cfg.model)
-    model.init_weights()
+    model, optim_wrapper, batch = build_for_step(cfg)
     model.train()
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     step_seconds(model, optim_wrapper, batch, False, 1)  # warm-up: the optimizer state exists from here
     plain = step_seconds(model, optim_wrapper, batch, False, iters)
     measured = step_seconds(model, optim_wrapper, batch, True, iters)

@@ -195,15 +195,13 @@ def git_commit() -> str:
 
 
 # ---------------------------------------------------------------------------------------------- measuring
-def measure(cfg: Config, task: str) -> dict:
-    """Memory, speed, auxiliary size and FLOPs of one training step on one real demo batch."""
+def build_for_step(cfg: Config):
+    """(model, optim_wrapper, batch): the config's model (seed 0, initialised) and optimizers, and the first batch of
+    its train set, loaded in this process: what one measured training step needs."""
     import torch
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import MODELS, DefaultScope
     from mmengine.runner import Runner
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from fba_mm.core.benchmark import measure_training
     cfg = copy.deepcopy(cfg)
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.persistent_workers = False
@@ -212,7 +210,15 @@ def measure(cfg: Config, task: str) -> dict:
         torch.manual_seed(0)
         model = MODELS.build(cfg.model)
     model.init_weights()
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    return model, build_optim_wrapper(model, cfg.optim_wrapper), batch
+
+
+def measure(cfg: Config, task: str) -> dict:
+    """Memory, speed, auxiliary size and FLOPs of one training step on one real demo batch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from fba_mm.core.benchmark import measure_training
+    model, optim_wrapper, batch = build_for_step(cfg)
     out = measure_training(model, optim_wrapper, batch)
     aux = getattr(model, 'aux_nets', [])
     out['aux_params_m'] = sum(p.numel() for p in aux.parameters()) / 1e6 if len(aux) else 0.0
