@@ -6,8 +6,9 @@ another thread count float sums split differently and the result is another draw
 70 minutes on our machines: marked slow (`make test-all`).
 
 The margins rest on the committed runs (docs/bench/compare/det-12e): end-to-end 0.454 ± 0.012 over 3 seeds, its
-lowest seed 0.443; FBA K=4 0.438 and 0.481 at seeds 0 and 1. Seed 0, the one trained here, is FBA's weaker seed:
-0.967 of end-to-end's 0.453, 0.007 mAP above the 0.95 line, so a change that costs FBA a little accuracy fails.
+lowest seed 0.443; FBA K=4 0.438, 0.481 and 0.445 at seeds 0, 1 and 2 (0.455 ± 0.023). Seed 0, the one trained
+here, is FBA's weakest seed: 0.967 of end-to-end's 0.453, 0.007 mAP above the 0.95 line, so a change that costs
+FBA a little accuracy fails.
 """
 import os.path as osp
 import sys
