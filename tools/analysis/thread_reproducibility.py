@@ -56,5 +56,6 @@ def main():
         json.dump(results, f, indent=1)
     print(f'written to {args.out}')
 
+
 if __name__ == '__main__':
     main()
