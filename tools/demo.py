@@ -4,13 +4,16 @@
 
 CONFIG is a demo config: detection (default, configs/det/demo/: the generated shapes set, val bbox mAP by
 mmdet's CocoMetric) or super-resolution (configs/sr/demo/: scikit-image's photographs, val PSNR/SSIM by
-mmagic's metrics). Prints the metrics, then the total memory (every live tensor, as max_memory_allocated
-counts it) and the activation memory of one training step of the real-size model of the same kind (Faster
-R-CNN R50-FPN at batch 2, 512x512; EDSR x2 c64b16 at batch 16, 48x48): end-to-end, end-to-end with
-checkpointing and FBA's default config, on the same batch. Saves the per-module loss curves as a plot.
+mmagic's metrics). Prints, for the run it trained: the metrics beside the committed end-to-end result of the same
+schedule (docs/bench/compare), and the total memory (every live tensor, as max_memory_allocated counts it) of one
+training step at the demo's own batch beside end-to-end's. Then the same recipe at real size: total and activation
+memory of one training step of Faster R-CNN R50-FPN at batch 2, 512x512 (EDSR x2 c64b16 at batch 16, 48x48):
+end-to-end, end-to-end with checkpointing and FBA's default config, on the same batch. Saves the per-module loss
+curves as a plot.
 """
 import argparse
 import os.path as osp
+import statistics
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -42,10 +45,61 @@ def sr_task(cfg):
 
 
 #: the real-size model of each demo's kind, and the batch its memory is measured on (at 128 px with ResNet-18 the
-#: auxiliary heads are as big as the backbone, and the demo model's own figure says nothing about real use)
+#: auxiliary heads are as big as the backbone, and the demo model's own figure says nothing about real use). Each
+#: shares its recipe (weight source, scale, depth of the auxiliary nets) with the demo's FBA configs.
 MEMORY_CHECK = dict(
     mmdet=('configs/det/faster-rcnn_r50_fpn_fba-k4_1x_coco.py', 2, (512, 512)),
     mmagic=('configs/sr/edsr_x2c64b16_fba-k4_1xb16-300k_div2k.py', 16, (48, 48)))
+#: where compare.py keeps the committed runs of each demo's own schedule (docs/bench/compare/<section>)
+SECTIONS = {'det': 'det', 'sr': 'sr-x2', 'sr-x4': 'sr-x4'}
+RECIPE_KEYS = ('weight_source', 'scale', 'depth')
+
+
+def recipe(cfg) -> str:
+    aux = cfg.model.get('aux_net', {})
+    defaults = dict(weight_source='copy', scale=1.0, depth=1)
+    return ', '.join(f'{k}={aux.get(k, defaults[k])!r}' for k in RECIPE_KEYS)
+
+
+def comparison_of(config: str):
+    """(compare.py's task, its module) of a demo config, or (None, module) for a config compare.py does not run."""
+    sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), 'analysis'))
+    import compare
+    path = osp.relpath(osp.abspath(config), compare.ROOT)
+    for task, spec in compare.TASKS.items():
+        if path == spec['demo'] or path in spec['fba'].values():
+            return task, compare
+    return None, compare
+
+
+def end_to_end_reference(task: str, compare) -> str:
+    """The committed end-to-end result of the demo's schedule (every seed whose config is today's), as text."""
+    key, _, digits = compare.TASKS[task]['metrics'][0]
+    section = SECTIONS[task]
+    results_dir = osp.join(compare.ROOT, 'docs', 'bench', 'compare', section)
+    cfg = compare.run_config(task, 'e2e')
+    values = []
+    for seed in range(10):
+        result = compare.committed_result(results_dir, 'e2e', seed, compare.seeded(cfg, seed))
+        if result is not None:
+            values.append(result['metrics'][key])
+    if not values:
+        return 'no committed end-to-end run of this schedule'
+    spread = f' ± {statistics.stdev(values):.{digits}f}' if len(values) > 1 else ''
+    return (f'end-to-end, same schedule: {statistics.mean(values):.{digits}f}{spread} over {len(values)} seed(s) '
+            f'(docs/bench/compare/{section})')
+
+
+def own_batch_memory(cfg, task: str, compare) -> str:
+    """Total memory of one training step of the demo config and of its end-to-end baseline, on the first batch of
+    the demo train set (MemTracker on CPU, max_memory_allocated on GPU)."""
+    from fba_mm.core.benchmark import measure_training
+    totals = {}
+    for name, run_cfg in (('FBA', cfg), ('end-to-end', compare.run_config(task, 'e2e'))):
+        model, optim_wrapper, batch = compare.build_for_step(run_cfg)
+        totals[name] = measure_training(model, optim_wrapper, batch, warmup=1, iters=0)['total_mib']
+    return (f'total memory of one training step at the demo\'s own batch: FBA {totals["FBA"]:.0f} MiB = '
+            f'{totals["FBA"] / totals["end-to-end"]:.2f}x end-to-end ({totals["end-to-end"]:.0f} MiB)')
 
 
 def memory_check(scope: str) -> str:
@@ -58,9 +112,9 @@ def memory_check(scope: str) -> str:
     results = benchmark(cfg, batch_size, size, rows=['e2e', 'e2e_cp', 'fba'], warmup=1, iters=0)
     fba, e2e, cp = results['fba'], results['e2e'], results['e2e_cp']
     return (report(results, cfg, batch_size, size) + '\n' +
-            f'total memory of one training step: FBA {fba["total_mib"]:.0f} MiB = '
-            f'{fba["total_mib"] / e2e["total_mib"]:.2f}x end-to-end ({e2e["total_mib"]:.0f} MiB); '
-            f'end-to-end with checkpointing {cp["total_mib"] / e2e["total_mib"]:.2f}x')
+            f'{osp.basename(config)} ({recipe(cfg)}), batch {batch_size} at {size[0]}x{size[1]}: total memory of one '
+            f'training step: FBA {fba["total_mib"]:.0f} MiB = {fba["total_mib"] / e2e["total_mib"]:.2f}x end-to-end '
+            f'({e2e["total_mib"]:.0f} MiB); end-to-end with checkpointing {cp["total_mib"] / e2e["total_mib"]:.2f}x')
 
 
 def main():
@@ -84,15 +138,26 @@ def main():
     if not metrics:
         metrics = runner.val_loop.run()
     print(f'\n{osp.basename(args.config)}: {runner.iter} iterations, {report(metrics)}', flush=True)
+    task, compare = comparison_of(args.config)
+    local = 'architecture' in cfg.model
+    lines = [report(metrics)]
+    if task is not None:
+        lines.append(end_to_end_reference(task, compare))
+        if local:
+            print('measuring one training step at the demo\'s own batch, FBA and end-to-end ...', flush=True)
+            lines.append(own_batch_memory(cfg, task, compare))
     config, batch_size, size = MEMORY_CHECK[cfg.default_scope]
+    check_cfg = Config.fromfile(config)
+    if local and recipe(cfg) != recipe(check_cfg):
+        lines.append(f'note: {osp.basename(config)} uses another auxiliary-net recipe ({recipe(check_cfg)}) than '
+                     f'this config ({recipe(cfg)})')
     print(f'measuring the memory of one training step of {osp.basename(config)} (batch {batch_size}, '
           f'{size[0]}x{size[1]}), end-to-end, with checkpointing, and with FBA ...', flush=True)
-    memory = memory_check(cfg.default_scope)
+    lines.append(memory_check(cfg.default_scope))
 
     print('\n' + '=' * 72)
-    print(f'{osp.basename(args.config)}: {runner.iter} iterations, work dir {cfg.work_dir}')
-    print(report(metrics))
-    print(memory)
+    print(f'{osp.basename(args.config)} ({recipe(cfg)}): {runner.iter} iterations, work dir {cfg.work_dir}')
+    print('\n'.join(lines))
     print(f'per-module loss curves: {osp.join(cfg.work_dir, "module_losses.png")}')
     print('=' * 72)
 

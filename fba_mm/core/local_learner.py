@@ -175,8 +175,8 @@ class LocalLearner(BaseModel):
         """Run local module ``k`` on ``state`` and return ``(output, losses)``: the losses of auxiliary net k
         for k < K-1, of the real task head for the last module. What later parts need goes to the bank.
 
-        ``predict``: ``(output, prediction)`` instead, what those losses are computed from (auxiliary net k's
-        ``predict``, the last module's :meth:`predict_head`), for analysis (:meth:`predict_by_module`)."""
+        ``predict``: ``(output, prediction)`` instead, what those losses are computed from (:meth:`predict_aux`,
+        the last module's :meth:`predict_head`), for analysis (:meth:`predict_by_module`)."""
         net, produced = self.network, {}
         if k == 0 and self.stem_trainable:
             state, items = self.layout.forward_stem(net, state)
@@ -184,30 +184,36 @@ class LocalLearner(BaseModel):
         state = self.layout.run_blocks(net, self.module_blocks(k), state, produced, with_cp=self.with_cp)
         if k == self.num_modules - 1:
             features = {**self.feature_bank.for_head(), **produced}
-            return state, (self.predict_head(state, features) if predict else
+            return state, (self.predict_head(state, features, data_samples) if predict else
                            self.forward_head(state, features, data_samples))
         for key, value in produced.items():
             self.feature_bank.push(key, value)
         features = {**self.feature_bank.for_aux(), **produced}
-        return state, (self.aux_nets[k].predict(state, features) if predict else
+        return state, (self.predict_aux(k, state, features, data_samples) if predict else
                        self.forward_aux(k, state, features, data_samples))
 
-    def predict_head(self, state, features: Dict[str, torch.Tensor]):
+    def predict_head(self, state, features: Dict[str, torch.Tensor], data_samples=None):
         """What the real task head predicts from the last module's output (adapters that support
         :meth:`predict_by_module`)."""
         raise NotImplementedError(f'{type(self).__name__} does not predict module by module')
 
+    def predict_aux(self, k: int, state, features: Dict[str, torch.Tensor], data_samples=None):
+        """What auxiliary net k predicts from module k's output: what its local loss scores."""
+        return self.aux_nets[k].predict(state, features)
+
     @torch.no_grad()
-    def predict_by_module(self, inputs: torch.Tensor) -> list:
+    def predict_by_module(self, inputs: torch.Tensor, data_samples=None) -> list:
         """Every module's prediction on preprocessed ``inputs``: auxiliary net k's for k < K-1 (what its local
         loss scores), the real head's for the last module. Shows how far each module's own training signal is from
-        the real task's (e.g. the PSNR of each auxiliary net's SR output, ``tools/analysis/sr_module_psnr.py``)."""
+        the real task's (the PSNR of each auxiliary net's SR output, ``tools/analysis/sr_module_psnr.py``; the mAP
+        of each auxiliary detector, ``tools/analysis/det_module_diagnostics.py``, which passes the
+        ``data_samples`` whose image metas a detector predicts with)."""
         self.feature_bank.clear()
         try:
             state, predictions = self.forward_prefix(inputs), []
             for k in range(self.num_modules):
                 with self.aux_weights(k):
-                    state, prediction = self.forward_local(k, state, None, predict=True)
+                    state, prediction = self.forward_local(k, state, data_samples, predict=True)
                 predictions.append(prediction)
             return predictions
         finally:

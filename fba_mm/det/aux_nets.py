@@ -13,7 +13,7 @@ from fba_mm.core.aux_net import AuxNet
 
 from .feature_bank_neck import FeatureBankNeck
 from .layouts import BackboneLayout, stage_features
-from .utils import head_only_copy, loss_from_features, rescale_sample
+from .utils import head_only_copy, loss_from_features, predict_from_features, rescale_sample
 
 
 class DetAuxNet(AuxNet):
@@ -80,7 +80,8 @@ class DetAuxNet(AuxNet):
         (rescaled); a stage left out is fed zeros."""
         raise NotImplementedError
 
-    def forward(self, state, stage_feats: Dict[int, torch.Tensor], data_samples) -> Dict:
+    def neck_features(self, state, stage_feats: Dict[int, torch.Tensor], data_samples):
+        """(the neck's output, the data samples at this net's resolution) from module k's output ``state``."""
         feats = {} if self.live_only else dict(stage_feats)
         if self._pool > 1:
             state = self.layout.pool_state(state, self._pool)
@@ -88,7 +89,16 @@ class DetAuxNet(AuxNet):
             data_samples = [rescale_sample(sample, self.scale) for sample in data_samples]
         if self.layout.state_is_feature:
             feats[self.live_stage] = state  # the live feature is (a partial) stage live_stage
-        losses = loss_from_features(self.detector, self.neck(self.forward_stages(state, feats)), data_samples)
+        return self.neck(self.forward_stages(state, feats)), data_samples
+
+    def predict(self, state, stage_feats: Dict[int, torch.Tensor], data_samples) -> list:
+        """The detections of this net's heads (boxes in the original image's coordinates): what its loss trains."""
+        feats, scaled = self.neck_features(state, stage_feats, data_samples)
+        return predict_from_features(self.detector, feats, scaled)
+
+    def forward(self, state, stage_feats: Dict[int, torch.Tensor], data_samples) -> Dict:
+        feats, data_samples = self.neck_features(state, stage_feats, data_samples)
+        losses = loss_from_features(self.detector, feats, data_samples)
         if self.loss_weight != 1.0:
             losses = {k: _scale(v, self.loss_weight) if 'loss' in k else v for k, v in losses.items()}
         return losses

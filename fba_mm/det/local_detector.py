@@ -9,7 +9,7 @@ from fba_mm.core import LocalLearner
 from fba_mm.core.scope import scope_if_unset
 
 from .layouts import BackboneLayout, stage_features, stage_key
-from .utils import check_detector, loss_from_features
+from .utils import check_detector, loss_from_features, predict_from_features
 
 
 @MODELS.register_module()
@@ -90,15 +90,26 @@ class LocalLearningDetector(LocalLearner):
         return f'(frozen_stages={frozen}: the stem and the first {frozen} stages are the gradient-free prefix.)' \
             if frozen > 0 else ''
 
-    def forward_head(self, state, features, data_samples):
+    def neck_output(self, features) -> tuple:
         feats = tuple(features[stage_key(i)] for i in self.layout.out_indices(self.backbone))
         neck = getattr(self.architecture, 'neck', None)
-        return loss_from_features(self.architecture, neck(feats) if neck is not None else feats, data_samples)
+        return neck(feats) if neck is not None else feats
+
+    def forward_head(self, state, features, data_samples):
+        return loss_from_features(self.architecture, self.neck_output(features), data_samples)
+
+    def predict_head(self, state, features, data_samples=None):
+        return predict_from_features(self.architecture, self.neck_output(features), data_samples)
+
+    def aux_stage_features(self, k: int, features) -> Dict:
+        live = self.live_stage(k)  # earlier stages (bank, or completed in module k) and the live one if complete
+        return {s: f for s, f in stage_features(features).items() if s <= live}
 
     def forward_aux(self, k, state, features, data_samples) -> Dict:
-        live = self.live_stage(k)  # earlier stages (bank, or completed in module k) and the live one if complete
-        stage_feats = {s: f for s, f in stage_features(features).items() if s <= live}
-        return self.aux_nets[k](state, stage_feats, data_samples)
+        return self.aux_nets[k](state, self.aux_stage_features(k, features), data_samples)
+
+    def predict_aux(self, k, state, features, data_samples=None):
+        return self.aux_nets[k].predict(state, self.aux_stage_features(k, features), data_samples)
 
 
 __all__ = ['LocalLearningDetector']

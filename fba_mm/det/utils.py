@@ -33,6 +33,17 @@ def loss_from_features(detector: nn.Module, feats: Sequence[torch.Tensor], data_
         del detector.extract_feat
 
 
+def predict_from_features(detector: nn.Module, feats: Sequence[torch.Tensor], data_samples) -> list:
+    """``detector.predict`` (``rescale=True``: boxes in the original image's coordinates) from given neck-level
+    features, as :func:`loss_from_features` does for the loss."""
+    feats = tuple(feats)
+    detector.extract_feat = lambda _batch_inputs: feats
+    try:
+        return detector.predict(None, data_samples, rescale=True)
+    finally:
+        del detector.extract_feat
+
+
 def pyramid(stage_feats: Dict[int, torch.Tensor], out_indices: Sequence[int], channels: Sequence[int],
             strides: Sequence[int]) -> Tuple[torch.Tensor, ...]:
     """The backbone's output tuple from the stages at hand; a missing stage (no feature bank, or a later stage an

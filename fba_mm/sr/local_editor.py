@@ -83,7 +83,7 @@ class LocalLearningEditor(LocalLearner):
         out = self.predict_head(feat, features)
         return dict(loss=self.architecture.pixel_loss(out, data_samples.gt_img))  # BaseEditModel's loss
 
-    def predict_head(self, feat, features):
+    def predict_head(self, feat, features, data_samples=None):
         # the real tail always gets what the stock net needs (even with use_bank=False: it cannot run without)
         blocks = [features[n] for n in self.layout.blocks(self.generator)] if self.layout.bank_carries_blocks \
             else None

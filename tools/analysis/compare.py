@@ -17,14 +17,17 @@ bytes), seconds per iteration (median of 3), auxiliary-net parameters and FLOPs 
 (forward + backward, torch's FlopCounterMode). Accuracy is the final val metric: mean and standard deviation
 over the seeds. The tables and plots go into the task's section of docs/benchmarks.md.
 
-Runs (``--runs``): e2e, e2e_cp, and <strategy>-k<K> for strategy in slm, slm_tied, slm_ema, slm_nobank, dgl,
-augloc:
-    slm         FBA: SLM auxiliary nets with the feature bank, trained copies (weight_source='copy')
-    slm_tied    the same, the auxiliary nets tied to the main parts (weight_source='tied')
-    slm_ema     the same, EMA copies of the main parts (weight_source='ema')
-    slm_nobank  the same without the feature bank (the ablation)
-    dgl         a few fresh convs + the task head on the live feature alone (DGL)
-    augloc      fresh layers shaped like uniformly sampled later layers, depth shrinking with depth (AugLocal)
+Runs (``--runs``): e2e, e2e_cp, and <strategy>-k<K> for a strategy or recipe of ``STRATEGIES``:
+    slm            FBA with the task's demo config as it ships: the default recipe (configs/*/demo/*fba-k<K>*.py)
+    slm_copy       the original SLM: trained copies of the later blocks, neck/tail and heads, at full resolution
+    slm_tied       the default with tied auxiliary weights (the main parts themselves, detached)
+    slm_tied_full  the default, tied, at full resolution (aux_net.scale=1.0)
+    slm_ema        the default with EMA copies (ema_momentum=0.99: a 100-iteration horizon, for runs of ~1000)
+    slm_d2         the default with two copied blocks per later stage (aux_net.depth=2)
+    slm_cp         the default with activation checkpointing in the auxiliary nets' blocks
+    slm_nobank     the default without the feature bank (the ablation)
+    dgl            a few fresh convs + the task head on the live feature alone (DGL)
+    augloc         fresh layers shaped like uniformly sampled later layers, depth shrinking with depth (AugLocal)
 """
 import argparse
 import copy
@@ -47,18 +50,25 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 import fba_mm  # noqa: E402,F401
 
+#: Auxiliary-net strategies and recipes, each a switch applied to the task's FBA config (``aux_net`` replaces the
+#: config's whole; ``aux_net_options`` update it). ``slm`` is the demo config as it ships: FBA's default recipe.
 STRATEGIES = {
     'slm': dict(use_bank=True),
+    'slm_copy': dict(use_bank=True, aux_net=dict(type='SLMAuxNet', depth=1)),
     'slm_tied': dict(use_bank=True, aux_net_options=dict(weight_source='tied')),
-    'slm_ema': dict(use_bank=True, aux_net_options=dict(weight_source='ema')),
+    'slm_tied_full': dict(use_bank=True, aux_net_options=dict(weight_source='tied', scale=1.0)),
+    'slm_ema': dict(use_bank=True, aux_net_options=dict(weight_source='ema', ema_momentum=0.99)),
+    'slm_d2': dict(use_bank=True, aux_net_options=dict(depth=2)),
+    'slm_cp': dict(use_bank=True, aux_net_options=dict(with_cp=True)),
     'slm_nobank': dict(use_bank=False),
     'dgl': dict(use_bank=False, aux_net=dict(type='DGLAuxNet')),
     'augloc': dict(use_bank=False, aux_net=dict(type='AugLocAuxNet')),
 }
 RUNS = ['e2e', 'e2e_cp'] + [f'{s}-k{k}' for s in STRATEGIES for k in (2, 4)]
-LABELS = dict(e2e='end-to-end', e2e_cp='end-to-end + checkpointing', slm='FBA (SLM + bank)',
-              slm_tied='FBA, SLM tied', slm_ema='FBA, SLM EMA',
-              slm_nobank='SLM, no bank', dgl='DGL', augloc='AugLocal')
+LABELS = dict(e2e='end-to-end', e2e_cp='end-to-end + checkpointing', slm='FBA (default recipe)',
+              slm_copy='FBA, original SLM (trained copies, full res.)', slm_tied='FBA, SLM tied',
+              slm_tied_full='FBA, tied, full res.', slm_ema='FBA, EMA copies (m=0.99)', slm_d2='FBA, depth 2',
+              slm_cp='FBA, aux. checkpointed', slm_nobank='SLM, no bank', dgl='DGL', augloc='AugLocal')
 
 TASKS = dict(
     det=dict(
