@@ -13,7 +13,7 @@ from fba_mm.core.aux_net import AuxNet
 
 from .feature_bank_neck import FeatureBankNeck
 from .layouts import BackboneLayout, stage_features
-from .utils import head_only_copy, loss_from_features, predict_from_features, rescale_sample
+from .utils import head_only_copy, loss_from_features, predict_from_features, rescale_priors, rescale_sample
 
 
 class DetAuxNet(AuxNet):
@@ -37,7 +37,7 @@ class DetAuxNet(AuxNet):
     def __init__(self, architecture: nn.Module, live_stage: int, architecture_cfg: Optional[dict] = None,
                  module_index: Optional[int] = None, num_modules: Optional[int] = None,
                  later_blocks: Optional[Sequence[str]] = None, layout: Optional[BackboneLayout] = None,
-                 scale: float = 1.0, loss_weight: float = 1.0, init_cfg=None) -> None:
+                 scale: float = 1.0, scale_priors: bool = True, loss_weight: float = 1.0, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         backbone = architecture.backbone
         self.layout = layout or find_layout(backbone, what='backbone', kind=BackboneLayout)
@@ -46,7 +46,7 @@ class DetAuxNet(AuxNet):
         if scale > 1 or abs(pool * scale - 1) > 1e-6 or pool & (pool - 1):
             raise ConfigError(f'aux_net.scale={scale}: use 1, 0.5, 0.25, ... (the features are average-pooled by '
                               '1/scale)')
-        self.scale, self._pool = scale, pool
+        self.scale, self._pool, self.scale_priors = scale, pool, scale_priors
         self.live_stage = live_stage
         self.loss_weight = loss_weight
         self.module_index, self.num_modules = module_index, num_modules
@@ -67,6 +67,8 @@ class DetAuxNet(AuxNet):
         self.detector = head_only_copy(architecture, self.architecture_cfg, train_cfg)
         if fresh:
             self.neck, self.detector = fresh_copy(self.neck), fresh_copy(self.detector)
+        if self.scale < 1 and self.scale_priors:
+            rescale_priors(self.detector, self.scale)
 
     def check_feature_state(self, strategy: str, backbone: nn.Module) -> None:
         if not self.layout.state_is_feature:
@@ -140,7 +142,10 @@ class SLMAuxNet(DetAuxNet):
       Where the detector's entry is a list of stage dicts (Cascade R-CNN's ``rcnn``), a dict applies to every
       stage and a list of as many dicts stage by stage.
     - ``scale``: run the auxiliary net at a lower resolution (0.5: every input feature average-pooled by 2 and
-      the targets rescaled to match), which cuts its memory and compute about fourfold.
+      the targets rescaled to match), which cuts its memory and compute about fourfold. ``scale_priors`` (default
+      True) rescales the heads' anchors and RoI level thresholds with it, so that every object is handled at the
+      pyramid level, and by the head weights, that handle it at full resolution (measured: without it, tied
+      half-resolution heads give module k a gradient far from end-to-end's, docs/benchmarks.md).
     - ``with_cp``: activation checkpointing in the copied blocks.
     - ``loss_weight``: scales the local loss.
     - ``weight_source`` (``'copy'``, ``'tied'``, ``'ema'``) and ``ema_momentum``: see above. ``'tied'`` adds no

@@ -35,11 +35,12 @@ def loss_from_features(detector: nn.Module, feats: Sequence[torch.Tensor], data_
 
 def predict_from_features(detector: nn.Module, feats: Sequence[torch.Tensor], data_samples) -> list:
     """``detector.predict`` (``rescale=True``: boxes in the original image's coordinates) from given neck-level
-    features, as :func:`loss_from_features` does for the loss."""
+    features, as :func:`loss_from_features` does for the loss. Returns new data samples: mmdet writes the
+    predictions into the samples it is given, and the caller's may be shared by several predictions."""
     feats = tuple(feats)
     detector.extract_feat = lambda _batch_inputs: feats
     try:
-        return detector.predict(None, data_samples, rescale=True)
+        return detector.predict(None, [sample.clone() for sample in data_samples], rescale=True)
     finally:
         del detector.extract_feat
 
@@ -90,6 +91,25 @@ def head_only_copy(architecture: nn.Module, architecture_cfg: Optional[dict], tr
         shadow._modules['neck'] = None
     shadow._fba_partial = True  # its init_weights would look for the backbone
     return shadow
+
+
+def rescale_priors(detector: nn.Module, scale: float) -> None:
+    """Make ``detector``'s heads, run on an image resized by ``scale``, send every object to the pyramid level it
+    goes to at full resolution: anchor sizes (``AnchorGenerator.scales``), the RoI extractors' level thresholds
+    (``finest_scale``) and FCOS-style regression ranges are multiplied by ``scale``. Without this an object shrunk
+    by ``scale`` is assigned one level finer, where the features come from an earlier backbone stage than the
+    head's weights see for it at full resolution (and the smallest objects fall below the finest level)."""
+    for m in detector.modules():
+        generator = getattr(m, 'prior_generator', None)  # a plain object, not a module
+        if isinstance(getattr(generator, 'scales', None), torch.Tensor) and hasattr(generator, 'gen_base_anchors'):
+            generator.scales = generator.scales * scale
+            generator.base_anchors = generator.gen_base_anchors()
+        if isinstance(getattr(m, 'finest_scale', None), (int, float)):
+            m.finest_scale = m.finest_scale * scale
+        ranges = getattr(m, 'regress_ranges', None)
+        if isinstance(ranges, (list, tuple)) and all(isinstance(r, (list, tuple)) for r in ranges):
+            m.regress_ranges = tuple(tuple(v * scale if v > 0 and math.isfinite(v) and v < 1e7 else v for v in r)
+                                     for r in ranges)
 
 
 def rescale_sample(sample, scale: float):

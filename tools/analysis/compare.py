@@ -25,6 +25,7 @@ Runs (``--runs``): e2e, e2e_cp, and <strategy>-k<K> for a strategy or recipe of 
     slm_ema        the default with EMA copies (ema_momentum=0.99: a 100-iteration horizon, for runs of ~1000)
     slm_d2         the default with two copied blocks per later stage (aux_net.depth=2)
     slm_cp         the default with activation checkpointing in the auxiliary nets' blocks
+    slm_tied_full_cp  tied at full resolution, with activation checkpointing in the auxiliary nets' blocks
     slm_nobank     the default without the feature bank (the ablation)
     dgl            a few fresh convs + the task head on the live feature alone (DGL)
     augloc         fresh layers shaped like uniformly sampled later layers, depth shrinking with depth (AugLocal)
@@ -60,6 +61,7 @@ STRATEGIES = {
     'slm_ema': dict(use_bank=True, aux_net_options=dict(weight_source='ema', ema_momentum=0.99)),
     'slm_d2': dict(use_bank=True, aux_net_options=dict(depth=2)),
     'slm_cp': dict(use_bank=True, aux_net_options=dict(with_cp=True)),
+    'slm_tied_full_cp': dict(use_bank=True, aux_net_options=dict(weight_source='tied', scale=1.0, with_cp=True)),
     'slm_nobank': dict(use_bank=False),
     'dgl': dict(use_bank=False, aux_net=dict(type='DGLAuxNet')),
     'augloc': dict(use_bank=False, aux_net=dict(type='AugLocAuxNet')),
@@ -68,7 +70,8 @@ RUNS = ['e2e', 'e2e_cp'] + [f'{s}-k{k}' for s in STRATEGIES for k in (2, 4)]
 LABELS = dict(e2e='end-to-end', e2e_cp='end-to-end + checkpointing', slm='FBA (default recipe)',
               slm_copy='FBA, original SLM (trained copies, full res.)', slm_tied='FBA, SLM tied',
               slm_tied_full='FBA, tied, full res.', slm_ema='FBA, EMA copies (m=0.99)', slm_d2='FBA, depth 2',
-              slm_cp='FBA, aux. checkpointed', slm_nobank='SLM, no bank', dgl='DGL', augloc='AugLocal')
+              slm_cp='FBA, aux. checkpointed', slm_tied_full_cp='FBA, tied, full res., aux. checkpointed',
+              slm_nobank='SLM, no bank', dgl='DGL', augloc='AugLocal')
 
 TASKS = dict(
     det=dict(
@@ -111,14 +114,19 @@ def run_config(task: str, run: str, options=None) -> Config:
                 cfg.optim_wrapper.constructor = 'LocalOptimWrapperConstructor'
     else:
         strategy, k = re.fullmatch(r'(\w+)-k(\d+)', run).groups()
-        cfg = Config.fromfile(osp.join(ROOT, spec['fba'][int(k)]))
-        switch = copy.deepcopy(STRATEGIES[strategy])
-        if 'aux_net' in switch:
-            cfg.model.aux_net = switch.pop('aux_net')  # replaced whole: the SLM knobs mean nothing to others
-        cfg.model.aux_net.update(switch.pop('aux_net_options', {}))
-        cfg.model.update(switch)
+        cfg = apply_strategy(Config.fromfile(osp.join(ROOT, spec['fba'][int(k)])), strategy)
     if options:
         cfg.merge_from_dict(options)
+    return cfg
+
+
+def apply_strategy(cfg: Config, strategy: str) -> Config:
+    """``cfg`` (an FBA config) with ``STRATEGIES[strategy]`` switched in, in place."""
+    switch = copy.deepcopy(STRATEGIES[strategy])
+    if 'aux_net' in switch:
+        cfg.model.aux_net = switch.pop('aux_net')  # replaced whole: the SLM knobs mean nothing to others
+    cfg.model.aux_net.update(switch.pop('aux_net_options', {}))
+    cfg.model.update(switch)
     return cfg
 
 

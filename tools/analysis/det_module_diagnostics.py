@@ -13,9 +13,9 @@ For each run (its ``config.py`` and ``epoch_<e>.pth`` checkpoints in ``<root>/<r
    gradient module k's parameters get from their local loss and the end-to-end gradient of the same parameters at
    the same weights (the stock detector's loss through every later module), and the ratio of their norms (the
    loss scale module k's optimizer sees, against end-to-end's). Besides the run's own auxiliary nets, every
-   ``--probes`` recipe (``tied-<scale>``: tied weights need none of their own, so any tied recipe can be evaluated
-   at the run's weights) is measured at the same weights and batches: a controlled comparison of, say, a
-   half-resolution head against a full-resolution one.
+   ``--probes`` recipe (``tied-<scale>``, ``tied-<scale>-levelshift`` without ``scale_priors``: tied weights need
+   none of their own, so any tied recipe can be evaluated at the run's weights) is measured at the same weights and
+   batches: a controlled comparison of, say, a half-resolution head against a full-resolution one.
 3. **BN statistics on the tied path**: for every BN layer an auxiliary net runs, the batch mean and variance of
    its input (what it normalises with in train mode) against the same layer's input in the main forward on the
    same batch: ``|mean_aux - mean_main| / std_main`` and ``var_aux / var_main``, averaged over channels.
@@ -60,17 +60,20 @@ def load_run(work_dir: str, epoch: int):
 
 
 def probe_model(cfg: Config, model, probe: str):
-    """The run's weights under another tied recipe, ``tied-<scale>``."""
-    source, scale = probe.split('-')
-    if source != 'tied':
-        raise SystemExit(f'--probes {probe}: only tied recipes can run at another run\'s weights (tied-<scale>)')
-    other = build(cfg, dict(weight_source='tied', scale=float(scale)))
+    """The run's weights under another tied recipe: ``tied-<scale>``, or ``tied-<scale>-levelshift`` (the heads'
+    priors not rescaled with the image, ``scale_priors=False``)."""
+    source, scale, *rest = probe.split('-')
+    if source != 'tied' or rest not in ([], ['levelshift']):
+        raise SystemExit(f'--probes {probe}: only tied recipes can run at another run\'s weights '
+                         '(tied-<scale>[-levelshift])')
+    other = build(cfg, dict(weight_source='tied', scale=float(scale), scale_priors=not rest))
     other.architecture.load_state_dict(model.architecture.state_dict())
     return other
 
 
 def recipe_name(cfg_aux: dict) -> str:
-    return f'{cfg_aux.get("weight_source", "copy")}-{cfg_aux.get("scale", 1.0):g}'
+    shift = '-levelshift' if cfg_aux.get('scale', 1.0) < 1 and not cfg_aux.get('scale_priors', True) else ''
+    return f'{cfg_aux.get("weight_source", "copy")}-{cfg_aux.get("scale", 1.0):g}{shift}'
 
 
 def module_params(model, k: int):
@@ -250,7 +253,7 @@ def main():
     parser.add_argument('--runs', nargs='+', required=True)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--epochs', nargs='+', type=int, default=[4, 8, 12])
-    parser.add_argument('--probes', nargs='*', default=['tied-0.5', 'tied-1'],
+    parser.add_argument('--probes', nargs='*', default=['tied-0.5', 'tied-0.5-levelshift', 'tied-1'],
                         help='tied recipes evaluated at each run\'s weights (tied-<scale>)')
     parser.add_argument('--batches', type=int, default=4, help='train batches the gradients are averaged over')
     parser.add_argument('--no-map', action='store_true', help='skip the per-module val mAP')
