@@ -8,8 +8,8 @@ model = dict(
     _delete_=True,
     type='LocalLearningDetector',
     architecture={{_base_.model}},
-    split_points=['layer2.2', 'layer3', 'layer4'],
-    aux_net=dict(type='SLMAuxNet', depth=1, weight_source='tied', scale=0.5,
+    split_points=['layer2.2', 'layer3.1', 'layer4'],
+    aux_net=dict(type='SLMAuxNet', depth=1, weight_source='tied', scale=1.0, with_cp=True,
                  train_cfg=dict(rcnn=dict(sampler=dict(num=128)))))
 # one optimizer per module, from the stock settings; a clip_grad added here bounds each module's norm (logged as
 # m{k}.grad_norm), so the whole gradient's norm can reach sqrt(4) x max_norm
