@@ -12,7 +12,9 @@ For each run (its ``config.py`` and ``epoch_<e>.pth`` checkpoints in ``<root>/<r
 2. **Gradient alignment** at every ``--epochs`` checkpoint, on ``--batches`` train batches: the cosine between the
    gradient module k's parameters get from their local loss and the end-to-end gradient of the same parameters at
    the same weights (the stock detector's loss through every later module), and the ratio of their norms (the
-   loss scale module k's optimizer sees, against end-to-end's). Besides the run's own auxiliary nets, every
+   loss scale module k's optimizer sees, against end-to-end's). Each module's pass is seeded as the end-to-end
+   pass is, so RPN and RoI sampling draw alike; the last module (the real head) is the reference: its gradient is
+   end-to-end's up to sampling that differs where proposals differ. Besides the run's own auxiliary nets, every
    ``--probes`` recipe (``tied-<scale>``, ``tied-<scale>-levelshift`` without ``scale_priors``: tied weights need
    none of their own, so any tied recipe can be evaluated at the run's weights) is measured at the same weights and
    batches: a controlled comparison of, say, a half-resolution head against a full-resolution one.
@@ -60,13 +62,17 @@ def load_run(work_dir: str, epoch: int):
 
 
 def probe_model(cfg: Config, model, probe: str):
-    """The run's weights under another tied recipe: ``tied-<scale>``, or ``tied-<scale>-levelshift`` (the heads'
-    priors not rescaled with the image, ``scale_priors=False``)."""
+    """The run's weights under another tied recipe: ``tied-<scale>``, with ``-d<depth>`` another depth, with
+    ``-levelshift`` the heads' priors not rescaled with the image (``scale_priors=False``)."""
     source, scale, *rest = probe.split('-')
-    if source != 'tied' or rest not in ([], ['levelshift']):
+    depth = [int(r[1:]) for r in rest if r.startswith('d')]
+    if source != 'tied' or any(r != 'levelshift' and not r.startswith('d') for r in rest):
         raise SystemExit(f'--probes {probe}: only tied recipes can run at another run\'s weights '
-                         '(tied-<scale>[-levelshift])')
-    other = build(cfg, dict(weight_source='tied', scale=float(scale), scale_priors=not rest))
+                         '(tied-<scale>[-d<depth>][-levelshift])')
+    options = dict(weight_source='tied', scale=float(scale), scale_priors='levelshift' not in rest)
+    if depth:
+        options['depth'] = depth[0]
+    other = build(cfg, options)
     other.architecture.load_state_dict(model.architecture.state_dict())
     return other
 
@@ -110,6 +116,7 @@ def local_grads(model, data):
             state = model.forward_prefix(data['inputs'])
         for k in range(model.num_modules):
             params = module_params(model, k)
+            torch.manual_seed(0)  # each module's RPN/RoI sampling draws what the end-to-end pass drew
             with model.aux_weights(k):
                 output, losses = model.forward_local(k, state, copy.deepcopy(data['data_samples']))
                 loss, _ = model.parse_losses(losses)
@@ -196,7 +203,6 @@ def gradient_alignment(models: dict, batches) -> dict:
             data = model.data_preprocessor(copy.deepcopy(batch), True)
             torch.manual_seed(0)
             e2e = end_to_end_grads(model, data)
-            torch.manual_seed(0)
             local, values = local_grads(model, data)
             for k, (g_local, g_e2e) in enumerate(zip(local, e2e)):
                 row = out[name].setdefault(f'm{k + 1}', dict(cos=[], norm_ratio=[], loss=[]))
@@ -271,8 +277,9 @@ def main():
         for epoch in args.epochs:
             _, model = load_run(work_dir, epoch)
             r['num_modules'] = model.num_modules
-            models = {f'{own} (own)': model}
-            models.update({p: probe_model(cfg, model, p) for p in args.probes if p != own})
+            # a tied run's own recipe is one of the probes (it has no weights of its own to load)
+            models = {} if own.startswith('tied') else {f'{own} (own)': model}
+            models.update({p: probe_model(cfg, model, p) for p in args.probes})
             for name, per_module in gradient_alignment(models, batches).items():
                 r['alignment'].setdefault(name, {})[str(epoch)] = per_module
                 print(f'{run} epoch {epoch} {name}: ' + ', '.join(
