@@ -142,7 +142,10 @@ def main():
     local = 'architecture' in cfg.model
     lines = [report(metrics)]
     if task is not None:
-        lines.append(end_to_end_reference(task, compare))
+        reference = end_to_end_reference(task, compare)
+        if args.cfg_options:
+            reference += ' (the demo\'s own schedule; --cfg-options changed this run\'s)'
+        lines.append(reference)
         if local:
             print('measuring one training step at the demo\'s own batch, FBA and end-to-end ...', flush=True)
             lines.append(own_batch_memory(cfg, task, compare))

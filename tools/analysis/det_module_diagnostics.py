@@ -121,7 +121,7 @@ def local_grads(model, data):
                 output, losses = model.forward_local(k, state, copy.deepcopy(data['data_samples']))
                 loss, _ = model.parse_losses(losses)
                 grads.append(flat(torch.autograd.grad(loss, params, allow_unused=True), params))
-            values.append(float(loss))
+            values.append(float(loss.detach()))
             state = model.detach_output(output)
     finally:
         bank.clear()

@@ -74,6 +74,9 @@ def real_size_memory(task: str, runs, cache_file: str) -> dict:
         os.makedirs(osp.dirname(cache_file), exist_ok=True)
         with open(cache_file, 'w') as f:
             json.dump(cache, f, indent=1)
+    cache = {run: cache[run] for run in runs}  # measures of configs that are gone are dropped
+    with open(cache_file, 'w') as f:
+        json.dump(cache, f, indent=1)
     return cache
 
 
