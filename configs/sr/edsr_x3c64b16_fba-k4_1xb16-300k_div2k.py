@@ -1,6 +1,10 @@
 # EDSR x3 (c64b16) on DIV2K, trained with FBA K=4: four modules of 4 residual blocks, each but the last trained by an
-# SLM auxiliary net (one copied block + a copy of the tail). Data, schedule and Set5/Set14 evaluation are the stock
-# ones.
+# SLM auxiliary net. Data, schedule and Set5/Set14 evaluation are the stock ones.
+# The recipe is the x4 demo config's (configs/sr/demo/edsr_x4c32b8_fba-k4_demo.py), the one trained at a large scale
+# factor: trained copies of one body block and of the tail (weight_source='copy', depth=1), 29.85 +- 0.01 dB against
+# end-to-end's 29.89 +- 0.02 over 3 seeds (docs/benchmarks.md, "The front"). At x2 the tied tail without a copied
+# block (depth=0) is the default; at x4 the tail runs at HR resolution and that recipe has not been trained yet, so it
+# is not the default here.
 _base_ = 'mmagic::edsr/edsr_x3c64b16_1xb16-300k_div2k.py'
 custom_imports = dict(imports=['fba_mm.sr'], allow_failed_imports=False)
 

@@ -10,9 +10,10 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
 sys.path.insert(0, osp.join(ROOT, 'tests', 'det'))
 import det_module_diagnostics as diag  # noqa: E402
-from det_helpers import det_batch, tiny_detector  # noqa: E402
 
 from fba_mm.det import LocalLearningDetector  # noqa: E402
+
+from det_helpers import det_batch, tiny_detector  # noqa: E402
 
 
 def test_full_depth_tied_aux_nets_give_the_end_to_end_gradient():

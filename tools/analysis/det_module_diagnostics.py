@@ -232,22 +232,30 @@ def module_map(cfg: Config, model) -> list:
 
 
 def plot(results: dict, out_file: str) -> None:
+    """One panel per auxiliary-net recipe: the cosine of every module's local gradient with end-to-end's, against
+    the epoch of the checkpoint, one line style per run."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.4, 4), dpi=120)
-    for run, r in results.items():
-        for recipe, per_epoch in r['alignment'].items():
+    recipes = list(dict.fromkeys(rec for r in results.values() for rec in r['alignment']))
+    fig, axes = plt.subplots(1, len(recipes), figsize=(3.2 * len(recipes), 3.4), dpi=120, sharey=True, squeeze=False)
+    styles = ['-', '--', ':', '-.']
+    for ax, recipe in zip(axes[0], recipes):
+        for (run, r), style in zip(results.items(), styles):
+            per_epoch = r['alignment'].get(recipe)
+            if not per_epoch:
+                continue
             epochs = sorted(per_epoch, key=int)
-            modules = [m for m in per_epoch[epochs[0]] if m != f'm{r["num_modules"]}']
-            for m in modules:
-                ax.plot([int(e) for e in epochs], [per_epoch[e][m]['cos'] for e in epochs], marker='o', ms=3,
-                        label=f'{run} / {recipe} / {m}')
-    ax.set_xlabel('epoch')
-    ax.set_ylabel('cosine(local gradient, end-to-end gradient)')
-    ax.set_title('Gradient each module gets from its auxiliary net vs end-to-end', fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, ncol=2)
+            for i, m in enumerate(per_epoch[epochs[0]]):
+                ax.plot([int(e) for e in epochs], [per_epoch[e][m]['cos'] for e in epochs], style, marker='o', ms=3,
+                        color=f'C{i}', label=f'{m}, {run}')
+        ax.set_title(f'aux nets: {recipe}', fontsize=9)
+        ax.set_xlabel('epoch of the checkpoint')
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel('cos(local grad, end-to-end grad)')
+    axes[0][-1].legend(fontsize=6, loc='lower left')
+    fig.suptitle('The gradient each module gets from its auxiliary net, against end-to-end (m4: the real head)',
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(out_file)
     plt.close(fig)
@@ -263,12 +271,13 @@ def main():
                         help='tied recipes evaluated at each run\'s weights (tied-<scale>)')
     parser.add_argument('--batches', type=int, default=4, help='train batches the gradients are averaged over')
     parser.add_argument('--no-map', action='store_true', help='skip the per-module val mAP')
+    parser.add_argument('--plot-only', action='store_true', help='measure nothing: plot the JSON of --out')
     parser.add_argument('--out', default='docs/bench/det_module_diagnostics.json')
     parser.add_argument('--plot', default='docs/images/det_module_gradient_cosine.png')
     args = parser.parse_args()
     os.chdir(ROOT)
     results = json.load(open(args.out)) if osp.exists(args.out) else {}
-    for run in args.runs:
+    for run in [] if args.plot_only else args.runs:
         work_dir = osp.join(args.root, run, f'seed{args.seed}')
         cfg = Config.fromfile(osp.join(work_dir, 'config.py'))
         own = recipe_name(cfg.model.aux_net)
