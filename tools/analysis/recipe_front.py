@@ -169,12 +169,11 @@ def plot(task: str, section: str, rows: list, out_file: str) -> None:
             continue
         baseline = r['run'] in ('e2e', 'e2e_cp')
         ax.errorbar(r['real_total_mib'], r['mean'], yerr=r['std'] or 0, fmt='s' if baseline else 'o', capsize=3,
-                    color='black' if baseline else None)
-        ax.annotate(f'{r["label"]} ({len(r["values"])} seeds)', (r['real_total_mib'], r['mean']), fontsize=6,
-                    xytext=(4, 3), textcoords='offset points')
-    ax.set_xlabel(f'total memory of one training step, MiB ({REAL_SIZE[task][3]})')
-    ax.set_ylabel(f'demo val {name} (mean ± std over seeds)')
-    ax.set_title(f'{compare.TASKS[task]["title"]} ({section}): accuracy vs memory', fontsize=9)
+                    label=f'{r["label"]} ({len(r["values"])} seeds)')
+    ax.set_xlabel(f'total memory of one step, MiB\n({REAL_SIZE[task][3]})', fontsize=8)
+    ax.set_ylabel(f'demo val {name}\n(mean ± std over seeds)', fontsize=8)
+    ax.set_title(f'{section}: accuracy vs total memory, same recipe', fontsize=9)
+    ax.legend(fontsize=6, loc='best')
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out_file)
