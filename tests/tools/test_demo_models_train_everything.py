@@ -19,12 +19,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..', 'tools', 'analysis'))
 compare = importlib.import_module('compare')
 
-RUNS = ['e2e', 'e2e_cp'] + [f'{s}-k4' for s in compare.STRATEGIES]
+CASES = [(task, run) for task in ('det', 'sr') for run in compare.task_runs(task, k=(4, ))]
 BATCH = dict(det=lambda t, seed: t.random_det_batch(batch_size=2, height=96, num_classes=3, num_boxes=4, seed=seed),
              sr=lambda t, seed: t.random_sr_batch(batch_size=2, height=16, seed=seed))
 
 
-EMA_MOMENTUM = 0.995
+EMA_MOMENTUM = compare.STRATEGIES['slm_ema']['aux_net_options']['ema_momentum']
 
 
 def ema_sources(model) -> dict:
@@ -69,8 +69,7 @@ def bn_statistics(model):
 ZERO_INPUT = re.compile(r'aux_nets\.\d+\.neck\.neck\.lateral_convs\.\d+\.conv\.weight')
 
 
-@pytest.mark.parametrize('run', RUNS)
-@pytest.mark.parametrize('task', ['det', 'sr'])
+@pytest.mark.parametrize('task, run', CASES)
 def test_every_parameter_trains_and_every_bn_learns_statistics(task, run):
     """Every parameter is stepped with a non-zero gradient (a value test would miss nothing more: an update too
     small for float32 to represent, as on a zero-initialised residual branch's first steps, is still training),

@@ -52,21 +52,29 @@ from mmengine.config import Config, DictAction  # noqa: E402
 import fba_mm  # noqa: E402,F401
 
 #: Auxiliary-net strategies and recipes, each a switch applied to the task's FBA config (``aux_net`` replaces the
-#: config's whole; ``aux_net_options`` update it). ``slm`` is the demo config as it ships: FBA's default recipe.
+#: config's whole; ``aux_net_options`` update it; ``tasks``: the tasks whose auxiliary nets take those options, all
+#: if absent). ``slm`` is the demo config as it ships: FBA's default recipe.
 STRATEGIES = {
     'slm': dict(use_bank=True),
     'slm_copy': dict(use_bank=True, aux_net=dict(type='SLMAuxNet', depth=1)),
     'slm_tied': dict(use_bank=True, aux_net_options=dict(weight_source='tied')),
-    'slm_tied_full': dict(use_bank=True, aux_net_options=dict(weight_source='tied', scale=1.0)),
+    'slm_tied_full': dict(use_bank=True, aux_net_options=dict(weight_source='tied', scale=1.0), tasks=('det', )),
     'slm_ema': dict(use_bank=True, aux_net_options=dict(weight_source='ema', ema_momentum=0.99)),
     'slm_d2': dict(use_bank=True, aux_net_options=dict(depth=2)),
     'slm_cp': dict(use_bank=True, aux_net_options=dict(with_cp=True)),
-    'slm_tied_full_cp': dict(use_bank=True, aux_net_options=dict(weight_source='tied', scale=1.0, with_cp=True)),
+    'slm_tied_full_cp': dict(use_bank=True, aux_net_options=dict(weight_source='tied', scale=1.0, with_cp=True),
+                             tasks=('det', )),
     'slm_nobank': dict(use_bank=False),
     'dgl': dict(use_bank=False, aux_net=dict(type='DGLAuxNet')),
     'augloc': dict(use_bank=False, aux_net=dict(type='AugLocAuxNet')),
 }
 RUNS = ['e2e', 'e2e_cp'] + [f'{s}-k{k}' for s in STRATEGIES for k in (2, 4)]
+
+
+def task_runs(task: str, k=(2, 4)) -> list:
+    """The runs that apply to ``task`` (``STRATEGIES``' ``tasks``)."""
+    return ['e2e', 'e2e_cp'] + [f'{s}-k{n}' for s, v in STRATEGIES.items() if task.split('-')[0] in v.get('tasks', (
+        task.split('-')[0], )) for n in k]
 LABELS = dict(e2e='end-to-end', e2e_cp='end-to-end + checkpointing', slm='FBA (default recipe)',
               slm_copy='FBA, original SLM (trained copies, full res.)', slm_tied='FBA, SLM tied',
               slm_tied_full='FBA, tied, full res.', slm_ema='FBA, EMA copies (m=0.99)', slm_d2='FBA, depth 2',
@@ -123,6 +131,7 @@ def run_config(task: str, run: str, options=None) -> Config:
 def apply_strategy(cfg: Config, strategy: str) -> Config:
     """``cfg`` (an FBA config) with ``STRATEGIES[strategy]`` switched in, in place."""
     switch = copy.deepcopy(STRATEGIES[strategy])
+    switch.pop('tasks', None)
     if 'aux_net' in switch:
         cfg.model.aux_net = switch.pop('aux_net')  # replaced whole: the SLM knobs mean nothing to others
     cfg.model.aux_net.update(switch.pop('aux_net_options', {}))
@@ -398,6 +407,10 @@ def main():
                         help='applied to every run alike, e.g. train_cfg.max_iters=500')
     args = parser.parse_args()
     os.chdir(ROOT)
+    unfit = [run for run in args.runs if run not in task_runs(args.task)]
+    if unfit:
+        parser.error(f'{unfit} do not apply to {args.task}: their auxiliary-net options exist only in '
+                     f'{sorted({t for r in unfit for t in STRATEGIES[r.rsplit("-k", 1)[0]]["tasks"]})}')
     # the command that trains and reports (a --report-only pass reports what that command made)
     command = 'python tools/analysis/compare.py ' + shlex.join(a for a in sys.argv[1:] if a != '--report-only')
     spec = TASKS[args.task]
