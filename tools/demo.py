@@ -74,15 +74,9 @@ def comparison_of(config: str):
 
 def end_to_end_reference(task: str, compare) -> str:
     """The committed end-to-end result of the demo's schedule (every seed whose config is today's), as text."""
-    key, _, digits = compare.TASKS[task]['metrics'][0]
+    digits = compare.TASKS[task]['metrics'][0][2]
     section = SECTIONS[task]
-    results_dir = osp.join(compare.ROOT, 'docs', 'bench', 'compare', section)
-    cfg = compare.run_config(task, 'e2e')
-    values = []
-    for seed in range(10):
-        result = compare.committed_result(results_dir, 'e2e', seed, compare.seeded(cfg, seed))
-        if result is not None:
-            values.append(result['metrics'][key])
+    values = compare.committed_values(task, section, 'e2e', range(10))
     if not values:
         return 'no committed end-to-end run of this schedule'
     spread = f' ± {statistics.stdev(values):.{digits}f}' if len(values) > 1 else ''

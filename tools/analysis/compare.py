@@ -166,6 +166,16 @@ def committed_result(results_dir: str, run: str, seed: int, cfg: Config):
     return result
 
 
+def committed_values(task: str, section: str, run: str, seeds, options=None) -> list:
+    """The task's main metric of every committed result of ``run`` in ``docs/bench/compare/<section>`` at ``seeds``
+    that was trained from today's config (fingerprint)."""
+    key = TASKS[task]['metrics'][0][0]
+    results_dir = osp.join(ROOT, 'docs', 'bench', 'compare', section)
+    cfg = run_config(task, run, options)
+    results = (committed_result(results_dir, run, seed, seeded(cfg, seed)) for seed in seeds)
+    return [result['metrics'][key] for result in results if result is not None]
+
+
 def train(cfg: Config, work_dir: str, metric_keys, result_file: str) -> dict:
     """Train one run with tools/train.py (resuming from its last checkpoint, if any); write its final metrics, the
     config's fingerprint and what it cost to ``result_file`` (committed: the comparison resumes from it on any

@@ -95,19 +95,6 @@ def demo_memory(task: str, section: str, runs, options) -> dict:
     return measures
 
 
-def accuracy(task: str, section: str, run: str, options, seeds) -> list:
-    """The committed values of the task's main metric for ``run`` at ``seeds``, trained from today's config."""
-    key = compare.TASKS[task]['metrics'][0][0]
-    results_dir = osp.join(ROOT, 'docs', 'bench', 'compare', section)
-    cfg = compare.run_config(task, run, options)
-    values = []
-    for seed in seeds:
-        result = compare.committed_result(results_dir, run, seed, compare.seeded(cfg, seed))
-        if result is not None:
-            values.append(result['metrics'][key])
-    return values
-
-
 def recipe_of(task: str, run: str, options) -> dict:
     if run in ('e2e', 'e2e_cp'):
         return {}
@@ -123,7 +110,7 @@ def recipe_of(task: str, run: str, options) -> dict:
 def rows_of(task, section, runs, options, seeds, real, demo) -> list:
     rows = []
     for run in runs:
-        values = accuracy(task, section, run, options, seeds)
+        values = compare.committed_values(task, section, run, seeds, options)
         rows.append(dict(run=run, label=compare.label(run), recipe=recipe_of(task, run, options), values=values,
                          mean=statistics.mean(values) if values else None,
                          std=statistics.stdev(values) if len(values) > 1 else None,
