@@ -63,7 +63,9 @@ class AuxNet(BaseModule):
     def __init__(self, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self._mirrors: List[Tuple[str, str]] = []
-        self._hollow: List[Tuple[nn.Module, str, str, str]] = []  # (module, 'p'/'b', name, source module's path)
+        # tied slots: (module path here, 'p'/'b', name, source module's path in the architecture). Paths, not module
+        # objects: mmengine's Runner may replace layers after construction (SyncBN <-> BN in wrap_model)
+        self._hollow: List[Tuple[str, str, str, str]] = []
 
     # ------------------------------------------------------------------ declaring mirrors
     def mirror(self, pairs: Sequence[Tuple[str, str]], weight_source: str = 'copy',
@@ -87,7 +89,8 @@ class AuxNet(BaseModule):
                         for name in list(store):
                             if store[name] is not None:
                                 store[name] = None
-                                self._hollow.append((m, kind, name, f'{source}.{rel}' if rel else source))
+                                self._hollow.append((f'{path}.{rel}' if rel else path, kind, name,
+                                                     f'{source}.{rel}' if rel else source))
 
     def init_weights(self) -> None:
         """Mirrors take their weights from the architecture (:meth:`init_from_architecture`) and fresh copies were
@@ -135,18 +138,21 @@ class AuxNet(BaseModule):
 
     @contextlib.contextmanager
     def _bind(self, architecture: nn.Module):
+        slots = [(self.get_submodule(path), kind, name, architecture.get_submodule(source_path))
+                 for path, kind, name, source_path in self._hollow]
         try:
-            for module, kind, name, source_path in self._hollow:
-                source = architecture.get_submodule(source_path)
+            for module, kind, name, source in slots:
                 if kind == 'p':
                     module._parameters[name] = source._parameters[name].detach()
-                else:  # private: an auxiliary pass in train mode must not move the main BN statistics
+                elif module.training:  # private: an auxiliary pass must not move the main BN statistics
                     module._buffers[name] = source._buffers[name].clone()
+                else:  # eval mode (norm_eval) reads the statistics and never writes them
+                    module._buffers[name] = source._buffers[name]
             self._bound = True
             yield
         finally:
             self._bound = False
-            for module, kind, name, _ in self._hollow:
+            for module, kind, name, _ in slots:
                 (module._parameters if kind == 'p' else module._buffers)[name] = None
 
 
