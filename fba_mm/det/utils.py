@@ -113,7 +113,12 @@ def rescale_priors(detector: nn.Module, scale: float) -> None:
 
 
 def rescale_sample(sample, scale: float):
-    """A copy of a DetDataSample as if its image had been resized by ``scale`` (boxes, masks, shapes)."""
+    """A copy of a DetDataSample as if its image had been resized by ``scale`` (boxes, masks, shapes).
+
+    Shapes are rounded up, as avg_pool2d(ceil_mode=True) pools the features. The gt masks are resized from their own
+    shape, which is the batch's (``DetDataPreprocessor(pad_mask=True)`` pads them to ``batch_input_shape``), not this
+    image's ``pad_shape``: resized to the latter, a smaller image's masks would be squeezed while its boxes shrink
+    evenly."""
     sample = sample.clone()
     meta = {}
     for key in ('img_shape', 'pad_shape', 'batch_input_shape'):
@@ -130,7 +135,7 @@ def rescale_sample(sample, scale: float):
     else:
         gt.bboxes = gt.bboxes * scale
     if 'masks' in gt:
-        gt.masks = gt.masks.resize(meta.get('pad_shape', meta.get('batch_input_shape')))
+        gt.masks = gt.masks.resize((math.ceil(gt.masks.height * scale), math.ceil(gt.masks.width * scale)))
     return sample
 
 
