@@ -63,13 +63,14 @@ class ToyLocalCNN(LocalLearner):
         # dict(module=2, iters=[1], ranks=[1]): module 2's loss is NaN at those iterations (runner.iter, 0-based)
         # on those ranks, a diverging auxiliary net on demand
         self.poison = poison
-        self.build_split()
+
+    def build_aux_nets(self, aux_net):
         num_classes = self.architecture.head.out_features
         aux = []
         for k in range(self.num_modules - 1):
             blocks = [self.trunk_blocks()[b] for b in self.module_blocks(k)]
             width = blocks[-1][0].out_channels
-            if use_bank:
+            if self.feature_bank.enabled:
                 width += sum(self.trunk_blocks()[b][0].out_channels
                              for j in range(k) for b in self.module_blocks(j)[-1:])
             aux.append(nn.Linear(width, num_classes))

@@ -103,3 +103,27 @@ def _main_key(learner, key):
     k, path, name = key
     source = dict(learner.aux_nets[k].mirror_pairs())[path]
     return f'{source}.{name}'
+
+
+def assert_ema_moves_once_per_optimizer_step(learner, make_data, momentum):
+    """With ``accumulative_counts=2`` the modules step every second iteration, and so does the EMA: an iteration
+    that only accumulates leaves the copies where they are (else they would move twice per update, momentum m^2)."""
+    ow = build_optim_wrapper(learner, dict(copy.deepcopy(LOCAL_OPTIM), accumulative_counts=2))
+    ema = lambda: [{n: t.clone() for n, t in a.state_dict().items()} for a in learner.aux_nets]  # noqa: E731
+    main = lambda: {n: t.detach().clone() for n, t in learner.architecture.state_dict().items()}  # noqa: E731
+    expected = ema()
+    for it in range(1, 5):
+        learner.train_step(make_data(), ow)
+        if it % 2:  # accumulated only: neither the main weights' step nor the EMA's
+            for old, now in zip(expected, ema()):
+                for name in old:
+                    assert torch.equal(old[name], now[name]), f'iteration {it} (no step) moved the EMA copy {name}'
+            continue
+        weights = main()
+        for k, aux in enumerate(learner.aux_nets):
+            for path, source in aux.mirror_pairs():
+                for name, w in aux.get_submodule(path).named_parameters():
+                    key = f'{path}.{name}'
+                    expected[k][key] = momentum * expected[k][key] + (1 - momentum) * weights[f'{source}.{name}']
+                    torch.testing.assert_close(w, expected[k][key], msg=f'iteration {it}: {key}')
+        expected = ema()  # buffers (copied, not averaged) as they are

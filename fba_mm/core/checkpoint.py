@@ -83,6 +83,36 @@ def _refusal_reason(error: Exception) -> str:
     return (named or lines or ['unknown'])[-1]
 
 
+# ---------------------------------------------------------------------------------------------- loading into a learner
+class AuxCheckpointLoading:
+    """What a local learner does when weights load into it (a mixin of :class:`~fba_mm.core.LocalLearner`, which
+    registers :meth:`_recopy_unloaded_aux` as its ``load_state_dict`` post-hook):
+
+    - a stock checkpoint (``load_from`` a detector or editor trained without fba_mm, keys without
+      ``architecture.``) loads into the architecture;
+    - auxiliary nets the checkpoint has no weights for (a stock checkpoint, or one trained with another weight
+      source) take theirs from the loaded architecture once it has loaded: mmengine applies ``load_from`` after
+      ``init_weights()``, so the copies made there would be stale.
+    """
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        own = prefix + ARCH_PREFIX
+        if state_dict and not any(k.startswith(own) or k.startswith(prefix + 'aux_nets.') for k in state_dict):
+            for key in [k for k in state_dict if k.startswith(prefix)]:
+                state_dict[own + key[len(prefix):]] = state_dict.pop(key)
+        self._aux_not_loaded = [k for k in range(len(getattr(self, 'aux_nets', ())))
+                                if not any(key.startswith(f'{prefix}aux_nets.{k}.') for key in state_dict)]
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @staticmethod
+    def _recopy_unloaded_aux(learner, incompatible_keys) -> None:
+        """``load_state_dict`` post-hook (torch's and mmengine's loaders both call it, after every child loaded)."""
+        for k in getattr(learner, '_aux_not_loaded', ()):
+            if hasattr(learner.aux_nets[k], 'init_from_architecture'):
+                learner.aux_nets[k].init_from_architecture(learner.architecture)
+        learner._aux_not_loaded = []
+
+
 # ---------------------------------------------------------------------------------------------- stock checkpoints
 def strip_to_architecture(state_dict: Dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
     """The stock model's state dict inside a local learner's: auxiliary nets dropped, prefix removed."""

@@ -15,9 +15,15 @@ class LocalDistributedDataParallel(nn.Module):
     A single DDP over the whole model does not fit local learning: it expects one forward and one backward
     per iteration, and local learning runs K. Here each local module (its blocks plus what trains it) gets
     its own ``DistributedDataParallel``, so every DDP sees exactly one forward and one backward per
-    iteration and all-reduces its own gradients while later modules are still computing. The DDPs are
-    kept outside the module tree: ``.module`` is the plain learner and checkpoint keys are the same as in
-    a single-process run.
+    iteration. The DDPs are kept outside the module tree: ``.module`` is the plain learner and checkpoint keys
+    are the same as in a single-process run.
+
+    What overlaps: a module's gradient buckets are all-reduced during that module's own backward, and DDP waits
+    for them at its end, before the module steps (its gradients are then freed, which is what keeps one module's
+    gradients alive at a time). Communication therefore does not overlap later modules' compute. Before each
+    backward the ranks also agree on whether the module's loss is finite (one all-reduce of one number and one
+    host sync per module, :class:`~fba_mm.core.skip_policy.SkipPolicy`): a module must know whether to step before
+    it frees its gradients, so the decision cannot wait for the end of the iteration.
 
     Example::
 

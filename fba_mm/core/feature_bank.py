@@ -1,4 +1,4 @@
-from typing import Dict
+from typing import Any, Callable, Dict, Hashable
 
 import torch
 
@@ -25,13 +25,17 @@ class FeatureBank:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self._features: Dict[str, torch.Tensor] = {}
+        self._derived: Dict[Hashable, Any] = {}
+        # bytes are counted only while a step is measured (``measure``; the learner sets it with measure_memory)
+        self.measure = False
         self.peak_bytes = 0
 
     def push(self, key: str, feature: torch.Tensor) -> None:
         if key in self._features:
             raise KeyError(f'FeatureBank: {key!r} was pushed twice in one iteration; keys name one feature each')
         self._features[key] = feature.detach()
-        self.peak_bytes = max(self.peak_bytes, self.nbytes())
+        if self.measure:
+            self.peak_bytes = max(self.peak_bytes, self.nbytes())
 
     def __getitem__(self, key: str) -> torch.Tensor:
         try:
@@ -60,8 +64,19 @@ class FeatureBank:
                 total += storage.nbytes()
         return total
 
+    def derived(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """``make()``, computed once per iteration for every auxiliary net that asks for ``key``: what they derive
+        alike from the bank or the batch (a bank feature pooled for half-resolution aux nets, the rescaled targets).
+        Kept until :meth:`clear`, so only for what carries no graph."""
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]
+
     def clear(self) -> None:
+        """Empty the bank (after every iteration) and restart its peak."""
         self._features.clear()
+        self._derived.clear()
+        self.peak_bytes = 0
 
     def __len__(self) -> int:
         return len(self._features)

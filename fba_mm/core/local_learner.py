@@ -1,29 +1,24 @@
 """The task-agnostic half of supervised local learning: the split, the per-module train step, the bank."""
 import contextlib
 import copy
-import logging
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
 from mmengine.model import BaseModel, ModuleList
 from mmengine.optim import OptimWrapperDict
 from mmengine.registry import MODELS
 
-from .checkpoint import ARCH_PREFIX
+from .checkpoint import AuxCheckpointLoading
 from .feature_bank import FeatureBank
 from .isolation import IsolationGuard, detach_output
 from .layout import Layout, find_layout
-from .memory import ActivationMemoryMeter, MiB, TotalMemoryMeter
+from .memory import StepMemory
+from .module_prediction import ModulePrediction
 from .scope import scope_if_unset
+from .skip_policy import SkipPolicy, module_name
 from .split import ConfigError, even_split_points, resolve_split_points
-
-
-def module_name(k: int) -> str:
-    """Name of local module ``k`` (0-based) in optimizer wrappers, schedulers and logs: ``m1``..``mK``."""
-    return f'm{k + 1}'
 
 
 class LocalStep(nn.Module):
@@ -44,7 +39,7 @@ class LocalStep(nn.Module):
         return self._learner.forward_local(self.k, feature, data_samples)
 
 
-class LocalLearner(BaseModel):
+class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
     """Base of local-learning models: a stock ``architecture`` cut into K gradient-isolated local modules.
 
     A training iteration (:meth:`train_step`) runs the parameter-free prefix under ``no_grad``; then for each
@@ -54,66 +49,88 @@ class LocalLearner(BaseModel):
     time. ``val_step``/``test_step`` run the plain architecture.
 
     The network that is cut (``network_path``) is read through its layout (:mod:`fba_mm.core.layout`), so the
-    split, the prefix, the run of every module's blocks and what the bank carries are done here. A task adapter
-    (``fba_mm.det``, ``fba_mm.sr``) sets ``network_path`` and ``scope``, and implements :meth:`head_paths`,
-    :meth:`forward_head` and, where its auxiliary nets take more than ``(state, features, data_samples)``,
-    :meth:`forward_aux`; it calls :meth:`build_split` and :meth:`build_aux_nets` in its constructor.
+    split, the prefix, the run of every module's blocks and what the bank carries are done here, and so is the
+    construction: build the architecture in the adapter's ``scope`` and ``registry``, check it
+    (:meth:`check_architecture`), split it, build the auxiliary nets. A task adapter (``fba_mm.det``,
+    ``fba_mm.sr``) sets the class attributes below and implements :meth:`head_paths`, :meth:`forward_head` and,
+    where its auxiliary nets take more than ``(state, features, data_samples)``, :meth:`forward_aux`; every
+    adapter takes the arguments below, and no others, in its config.
 
     Args:
         architecture (dict | nn.Module): the stock model config (``model`` of a stock config).
         split_points (list[str] | int): names of the blocks where modules 2..K begin (``['layer3', 'layer4']``,
             ``['body.8']``), or an int K for K modules of (nearly) equal numbers of blocks.
+        aux_net (dict): the auxiliary-net strategy, built once per module k < K-1 in the adapter's registry
+            (:meth:`build_aux_nets`); by default the adapter's ``default_aux_net`` (SLM).
         use_bank (bool): give auxiliary nets the feature bank (False is the no-bank ablation).
-        max_consecutive_skips (int): a module whose loss is not finite skips that iteration (no backward, no step;
-            with gradient accumulation, the accumulated gradients of a window that ends there are dropped) while
-            the other modules go on; ``m{k}.skipped`` logs it. Training stops with an error once *every* module
-            has skipped this many iterations in a row. Under DDP the ranks decide together (one rank's NaN skips
-            the module on all ranks), so they stay identical.
+        with_cp (bool): activation checkpointing of every block, through the layout (the stock flag of a
+            backbone, e.g. ResNet's ``with_cp``, works as well; the SR generators have none).
+        max_consecutive_skips (int): a module whose loss is not finite skips that iteration while the other
+            modules go on; ``m{k}.skipped`` logs it. Training stops with an error once any module has skipped this
+            many iterations in a row (:class:`~fba_mm.core.skip_policy.SkipPolicy`).
         layout (dict, optional): how the network is cut (``dict(type='MyNetLayout')``); by default the registered
             layout of the network's class (:func:`~fba_mm.core.layout.find_layout`).
-        with_cp (bool): activation checkpointing of every block, through the layout (the stock flag of a
-            backbone, e.g. ResNet's ``with_cp``, works as well).
         data_preprocessor: defaults to the architecture's own.
+
+    Example (every adapter)::
+
+        model = dict(type='LocalLearningDetector', architecture=_base_.model, split_points=['layer3', 'layer4'],
+                     aux_net=dict(type='SLMAuxNet', weight_source='tied'), use_bank=True, with_cp=False,
+                     max_consecutive_skips=10)
     """
+
+    #: path of the network that is cut, in the architecture (``'backbone'``, ``'generator'``); its layout
+    #: (:mod:`fba_mm.core.layout`) then names the stem, blocks and stages, and runs them
+    network_path: Optional[str] = None
+    #: registry scope and registry in which the architecture and the auxiliary nets are built
+    scope: Optional[str] = None
+    registry = MODELS
+    #: the layout class the task needs (what it reads besides the cut: a backbone's stage features, an SR tail)
+    layout_kind: type = Layout
+    #: the auxiliary net when the config names none
+    default_aux_net: Optional[dict] = None
 
     def __init__(self,
                  architecture: Union[dict, nn.Module],
                  split_points: Union[Sequence[str], int],
+                 aux_net: Optional[dict] = None,
                  use_bank: bool = True,
+                 with_cp: bool = False,
                  max_consecutive_skips: int = 10,
                  layout: Optional[dict] = None,
-                 with_cp: bool = False,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if isinstance(architecture, dict):
-            architecture = MODELS.build(architecture)
-        if data_preprocessor is None:
-            data_preprocessor = architecture.data_preprocessor
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        architecture_cfg = copy.deepcopy(architecture) if isinstance(architecture, dict) else None
+        with self._scope():
+            if isinstance(architecture, dict):
+                architecture = self.registry.build(architecture)
+            if isinstance(data_preprocessor, dict):
+                data_preprocessor = self.registry.build(data_preprocessor)
+        self.check_architecture(architecture)
+        super().__init__(data_preprocessor=data_preprocessor if data_preprocessor is not None else
+                         architecture.data_preprocessor, init_cfg=init_cfg)
         self.architecture = architecture
+        self.architecture_cfg = architecture_cfg  # a rebuild of the heads with other train_cfg needs it
         self.layout = find_layout(self.network, layout, self.network_path, self.layout_kind) \
             if self.network_path else None
         self.with_cp = with_cp
         self.feature_bank = FeatureBank(enabled=use_bank)
         self._split_cfg = split_points
         self._local_steps: List[LocalStep] = []
-        # set by LocalLearningHook (or by hand): measure activation memory in train_step
+        # set by the runner hooks (or by hand) for some iterations: measure memory, assert gradient isolation
         self.measure_memory = False
-        self.register_load_state_dict_post_hook(self._recopy_unloaded_aux)
-        # set by LocalLearningHook(check_isolation=...) for the first iterations: assert gradient isolation
         self.check_isolation = False
-        if max_consecutive_skips < 1:
-            raise ConfigError(f'max_consecutive_skips={max_consecutive_skips}: need at least 1')
-        self.max_consecutive_skips = max_consecutive_skips
+        self.register_load_state_dict_post_hook(self._recopy_unloaded_aux)
+        self.build_split()
+        self.skip_policy = SkipPolicy(self.num_modules, max_consecutive_skips)
+        self.build_aux_nets(aux_net if aux_net is not None else copy.deepcopy(self.default_aux_net))
+
+    def _scope(self):
+        return scope_if_unset(self.scope) if self.scope else contextlib.nullcontext()
 
     # ------------------------------------------------------------------ the adapter interface
-    #: path of the network that is cut, in the architecture (``'backbone'``, ``'generator'``); its layout
-    #: (:mod:`fba_mm.core.layout`) then names the stem, blocks and stages, and runs them
-    network_path: Optional[str] = None
-    #: registry scope in which the adapter's nested components (auxiliary nets) are built
-    scope: Optional[str] = None
-    #: the layout class the task needs (what it reads besides the cut: a backbone's stage features, an SR tail)
-    layout_kind: type = Layout
+    def check_architecture(self, architecture: nn.Module) -> None:
+        """Refuse, with a message that says why, an architecture the adapter cannot run."""
 
     @property
     def network(self) -> nn.Module:
@@ -192,56 +209,33 @@ class LocalLearner(BaseModel):
         return state, (self.predict_aux(k, state, features, data_samples) if predict else
                        self.forward_aux(k, state, features, data_samples))
 
-    def predict_head(self, state, features: Dict[str, torch.Tensor], data_samples=None):
-        """What the real task head predicts from the last module's output (adapters that support
-        :meth:`predict_by_module`)."""
-        raise NotImplementedError(f'{type(self).__name__} does not predict module by module')
-
-    def predict_aux(self, k: int, state, features: Dict[str, torch.Tensor], data_samples=None):
-        """What auxiliary net k predicts from module k's output: what its local loss scores."""
-        return self.aux_nets[k].predict(state, features)
-
-    @torch.no_grad()
-    def predict_by_module(self, inputs: torch.Tensor, data_samples=None) -> list:
-        """Every module's prediction on preprocessed ``inputs``: auxiliary net k's for k < K-1 (what its local
-        loss scores), the real head's for the last module. Shows how far each module's own training signal is from
-        the real task's (the PSNR of each auxiliary net's SR output, ``tools/analysis/sr_module_psnr.py``; the mAP
-        of each auxiliary detector, ``tools/analysis/det_module_diagnostics.py``, which passes the
-        ``data_samples`` whose image metas a detector predicts with)."""
-        self.feature_bank.clear()
-        try:
-            state, predictions = self.forward_prefix(inputs), []
-            for k in range(self.num_modules):
-                with self.aux_weights(k):
-                    state, prediction = self.forward_local(k, state, data_samples, predict=True)
-                predictions.append(prediction)
-            return predictions
-        finally:
-            self.feature_bank.clear()
-
     def split_hint(self) -> str:
         """Adapter-specific advice appended to split errors."""
         return ''
 
-    def build_aux_nets(self, aux_net: dict, registry, **extra) -> None:
-        """One auxiliary net per module k < K-1, built from the ``aux_net`` config in ``registry`` with
+    def build_aux_nets(self, aux_net: Optional[dict]) -> None:
+        """One auxiliary net per module k < K-1, built from the ``aux_net`` config in the adapter's ``registry`` with
         ``architecture``, ``layout``, ``module_index`` (k), ``num_modules`` (K), ``later_blocks`` (the trunk blocks
-        after module k), :meth:`aux_net_args` (k) and ``extra``. Adapters call this after :meth:`build_split`."""
+        after module k) and :meth:`aux_net_args` (k). The constructor calls it after :meth:`build_split`."""
+        if aux_net is None:
+            if self.num_modules > 1:
+                raise ConfigError(f'{type(self).__name__} has no default auxiliary net: give aux_net=dict(type=...).')
+            aux_net = {}
         names = list(self.trunk_blocks())
         nets = []
-        with scope_if_unset(self.scope) if self.scope else contextlib.nullcontext():
+        with self._scope():
             for k in range(self.num_modules - 1):
                 end = names.index(self.module_blocks(k)[-1]) + 1
                 args = dict(architecture=self.architecture, layout=self.layout, module_index=k,
-                            num_modules=self.num_modules, later_blocks=names[end:], **self.aux_net_args(k), **extra)
-                nets.append(registry.build(copy.deepcopy(aux_net), default_args=args))
+                            num_modules=self.num_modules, later_blocks=names[end:], **self.aux_net_args(k))
+                nets.append(self.registry.build(copy.deepcopy(aux_net), default_args=args))
         # mmengine's ModuleList: init_weights() reaches the layers a strategy builds anew (AuxNet.init_weights)
         self.aux_nets = ModuleList(nets)
 
     # ------------------------------------------------------------------ the split
     def build_split(self) -> None:
-        """Resolve split points into module boundaries. Adapters call this in ``__init__`` before building their
-        auxiliary nets (which depend on where the cuts are)."""
+        """Resolve split points into module boundaries (the constructor calls it before building the auxiliary nets,
+        which depend on where the cuts are)."""
         blocks = self.trunk_blocks()
         names = list(blocks)
         trainable = [any(p.requires_grad for p in b.parameters()) for b in blocks.values()]
@@ -274,9 +268,6 @@ class LocalLearner(BaseModel):
         self._module_blocks = [names[bounds[k]:bounds[k + 1]] for k in range(len(bounds) - 1)]
         self._prefix_blocks = names[:first]
         self.num_modules = len(self._module_blocks)
-        # per module: iterations skipped for a non-finite loss, in all and in a row (see max_consecutive_skips)
-        self._skipped = [0] * self.num_modules
-        self._skips_in_a_row = [0] * self.num_modules
 
     def module_blocks(self, k: int) -> List[str]:
         return self._module_blocks[k]
@@ -317,107 +308,65 @@ class LocalLearner(BaseModel):
         ``local_steps`` lets a DDP wrapper pass its DDP-wrapped :class:`LocalStep` s; by default the plain ones.
         Returns log variables: ``m{k}.<loss>`` per module and ``loss``, the real task loss of the last module;
         with :attr:`measure_memory` also ``total_mib`` (peak of all live tensors over the step, see
-        :class:`TotalMemoryMeter`) with its parts ``total_mib.<category>`` and, on CPU, ``m{k}.total_mib`` (the
-        peak while module k trains); ``m{k}.act_mib`` (peak activation memory while module k trains), ``act_mib``
-        (their maximum) and ``bank_mib`` (what the feature bank held).
+        :class:`~fba_mm.core.memory.TotalMemoryMeter`) with its parts ``total_mib.<category>`` and, on CPU,
+        ``m{k}.total_mib`` (the peak while module k trains); ``m{k}.act_mib`` (peak activation memory while module k
+        trains), ``act_mib`` (their maximum) and ``bank_mib`` (what the feature bank held).
         """
         self.check_optim_wrapper(optim_wrapper)
         steps = local_steps if local_steps is not None else self.local_steps
-        bank = self.feature_bank
-        measure = self.measure_memory
-        # on GPU the peak statistic is mmengine's (reset by its logger): read, never reset, inside training
-        total = TotalMemoryMeter(self, optim_wrapper, reset_peak=False) if measure else None
-        meter = ActivationMemoryMeter(self) if measure else None
+        bank, skips = self.feature_bank, self.skip_policy
+        memory = StepMemory(self, optim_wrapper) if self.measure_memory else None
         guard = IsolationGuard(self, {n: [p for g in w.optimizer.param_groups for p in g['params']]
                                       for n, w in optim_wrapper.items()}) if self.check_isolation else None
         bank.clear()
-        bank.peak_bytes = 0
-        log_vars = OrderedDict()
+        bank.measure = memory is not None
+        log_vars, memory_vars, stepped = OrderedDict(), OrderedDict(), False
         try:
-            with contextlib.ExitStack() as measuring:
-                if measure:
-                    measuring.enter_context(total)
-                    measuring.enter_context(meter)
+            with memory if memory is not None else contextlib.nullcontext():
                 data = self.data_preprocessor(data, True)
                 with torch.no_grad():
                     feature = self.forward_prefix(data['inputs'])
                 for k, step in enumerate(steps):
-                    name = module_name(k)
-                    wrapper = optim_wrapper[name]
-                    if measure:
-                        meter.reset()
-                        total.window_peak()  # the prefix's (or the previous module's) window ends here
+                    name, wrapper = module_name(k), optim_wrapper[module_name(k)]
+                    if memory is not None:
+                        memory.module_starts()
                     watching = guard.watch(name) if guard else contextlib.nullcontext()
                     with watching, self.aux_weights(k):  # tied auxiliary weights stay bound through the backward
                         with wrapper.optim_context(step):
                             output, losses = step(feature, data['data_samples'])
                         loss, module_log = self.parse_losses(losses)
-                        skip = not self._all_ranks_finite(loss)
+                        skip = not skips.all_ranks_finite(loss)
                         if skip:
-                            self._skip_update(k, wrapper)
+                            skips.skip(k, wrapper)
                         else:
                             wrapper.update_params(loss)
-                    self._skips_in_a_row[k] = self._skips_in_a_row[k] + 1 if skip else 0
+                            stepped |= wrapper.should_update()  # False inside an accumulation window
+                    skips.record(k, skip)
                     for key, value in module_log.items():
                         log_vars[f'{name}.{key}'] = value.detach()
                     log_vars[f'{name}.skipped'] = torch.tensor(float(skip))
-                    if measure:
-                        log_vars[f'{name}.act_mib'] = torch.tensor(meter.peak_mib)
-                        module_total = total.window_peak()
-                        if module_total >= 0:
-                            log_vars[f'{name}.total_mib'] = torch.tensor(module_total / MiB)
+                    if memory is not None:
+                        memory_vars.update(memory.module_done(name))
                     # gradient isolation: module k+1 starts from a leaf
                     feature = self.detach_output(output)
                     if guard:
-                        guard.check_handover(name, feature, bank.for_aux())
+                        guard.check_handover(name, feature, bank.for_head())
                     del output, losses, loss
-                self.update_aux_weights()
+                if stepped:
+                    self.update_aux_weights()
         finally:
             bank_bytes = bank.peak_bytes
             bank.clear()
-        self._stop_if_diverged()
+        skips.check()
         log_vars['loss'] = log_vars[f'{module_name(self.num_modules - 1)}.loss']
-        if measure:
-            log_vars['total_mib'] = torch.tensor(total.peak_mib)
-            for part, mib in total.breakdown_mib.items():
-                log_vars[f'total_mib.{part}'] = torch.tensor(mib)
-            log_vars['act_mib'] = max(v for k, v in log_vars.items() if k.endswith('.act_mib'))
-            log_vars['bank_mib'] = torch.tensor(bank_bytes / MiB)
+        if memory is not None:
+            log_vars.update(memory_vars)
+            log_vars.update(memory.step_done(memory_vars, bank_bytes))
         return log_vars
 
     def detach_output(self, output):
         """What module k+1 receives: module k's output with every tensor in it detached (any structure)."""
         return detach_output(output)
-
-    @staticmethod
-    def _all_ranks_finite(loss: torch.Tensor) -> bool:
-        """Whether the loss is finite on every rank (one all-reduce under DDP, so that all ranks skip together)."""
-        bad = (~torch.isfinite(loss.detach())).any().float().reshape(1)
-        if torch.distributed.is_available() and torch.distributed.is_initialized() and \
-                torch.distributed.get_world_size() > 1:
-            torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
-        return not bad.item()
-
-    def _skip_update(self, k: int, wrapper) -> None:
-        """Module k's loss is not finite: no backward and no step. Its wrapper's count still advances, so
-        accumulation windows and schedules stay aligned with the other modules; a window that ends here is dropped
-        (under DDP its gradients were never all-reduced)."""
-        self._skipped[k] += 1
-        wrapper._inner_count += 1
-        if wrapper.should_update():
-            wrapper.zero_grad()
-        print_log(f'{module_name(k)}: the local loss is not finite, so this module skipped the iteration '
-                  f'({self._skipped[k]} skipped so far, {self._skips_in_a_row[k] + 1} in a row); the other modules '
-                  'go on.', logger='current', level=logging.WARNING)
-
-    def _stop_if_diverged(self) -> None:
-        n = self.max_consecutive_skips
-        if all(s >= n for s in self._skips_in_a_row):
-            raise FloatingPointError(
-                f'every local module\'s loss has been non-finite for {n} iterations in a row, so nothing has trained '
-                f'since (skipped per module: {dict(zip(map(module_name, range(self.num_modules)), self._skipped))}). '
-                'Training has diverged: lower the learning rate, add warm-up or clip_grad, or check the data; '
-                'max_consecutive_skips in the model config sets the patience.')
 
     def aux_weights(self, k: int):
         """Context for module ``k``'s forward and backward: its auxiliary net's tied weights are bound (see
@@ -428,7 +377,8 @@ class LocalLearner(BaseModel):
         return contextlib.nullcontext()
 
     def update_aux_weights(self) -> None:
-        """After every module has stepped: EMA auxiliary copies follow the new main weights."""
+        """After an iteration whose modules stepped (once per optimizer step, not per iteration, under gradient
+        accumulation): EMA auxiliary copies follow the new main weights."""
         for aux in getattr(self, 'aux_nets', ()):
             if hasattr(aux, 'update_from_architecture'):
                 aux.update_from_architecture(self.architecture)
@@ -469,25 +419,3 @@ class LocalLearner(BaseModel):
         for aux in getattr(self, 'aux_nets', []):
             if hasattr(aux, 'init_from_architecture'):
                 aux.init_from_architecture(self.architecture)
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # accept a stock checkpoint (``load_from`` a detector/editor trained without fba_mm): its keys lack
-        # ``architecture.``
-        own = prefix + ARCH_PREFIX
-        if state_dict and not any(k.startswith(own) or k.startswith(prefix + 'aux_nets.') for k in state_dict):
-            for key in [k for k in state_dict if k.startswith(prefix)]:
-                state_dict[own + key[len(prefix):]] = state_dict.pop(key)
-        # auxiliary nets the checkpoint has no weights for (a stock checkpoint, or one trained with another
-        # weight source) take theirs from the loaded architecture once it has loaded (_recopy_unloaded_aux):
-        # mmengine applies ``load_from`` after init_weights(), so their init_weights() copies would be stale
-        self._aux_not_loaded = [k for k in range(len(getattr(self, 'aux_nets', ())))
-                                if not any(key.startswith(f'{prefix}aux_nets.{k}.') for key in state_dict)]
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-    @staticmethod
-    def _recopy_unloaded_aux(learner: 'LocalLearner', incompatible_keys) -> None:
-        """``load_state_dict`` post-hook (torch's and mmengine's loaders both call it, after every child loaded)."""
-        for k in getattr(learner, '_aux_not_loaded', ()):
-            if hasattr(learner.aux_nets[k], 'init_from_architecture'):
-                learner.aux_nets[k].init_from_architecture(learner.architecture)
-        learner._aux_not_loaded = []

@@ -153,7 +153,7 @@ class TotalMemoryMeter:
     - CUDA: the peak of the caching allocator (``max_memory_allocated``) over the span, with nothing
       synchronised. With ``reset_peak=True`` (benchmarks) the peak statistic is reset on entry. In training the
       learner leaves it alone (``reset_peak=False``): mmengine's logger resets it after every log line (its
-      ``memory``), and ``LocalLearningHook`` measures the first iteration after that, so the peak read at the
+      ``memory``), and ``ModuleMemoryHook`` measures the first iteration after that, so the peak read at the
       end is that step's and mmengine's ``memory`` still covers its whole window. The breakdown holds the state
       parts only (computed from the tensors).
     - CPU: torch's dispatch-level tracker of live storages (``MemTracker``), exact and deterministic, with a
@@ -253,3 +253,45 @@ def state_breakdown(tracked) -> Dict[str, int]:
                 grads=nbytes(p.grad for p in params if p.grad is not None),
                 optimizer=nbytes(v for o in optimizers for s in o.state.values() for v in s.values()
                                  if torch.is_tensor(v) and v.dim()))
+
+
+class StepMemory:
+    """The memory figures a local learner's ``train_step`` logs when it measures (``measure_memory``): the total of
+    the whole step and its parts, and per module its activations and (CPU) its total peak. Enter it around the
+    step and call :meth:`module_done` after each module.
+
+    On GPU the peak statistic is mmengine's (its logger resets it after every log line): it is read, never reset,
+    inside training.
+    """
+
+    def __init__(self, learner: nn.Module, optim_wrapper) -> None:
+        self.total = TotalMemoryMeter(learner, optim_wrapper, reset_peak=False)
+        self.activations = ActivationMemoryMeter(learner)
+
+    def __enter__(self) -> 'StepMemory':
+        self.total.__enter__()
+        self.activations.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.activations.__exit__(*exc)
+        self.total.__exit__(*exc)
+
+    def module_starts(self) -> None:
+        self.activations.reset()
+        self.total.window_peak()  # the prefix's (or the previous module's) window ends here
+
+    def module_done(self, name: str) -> Dict[str, torch.Tensor]:
+        out = {f'{name}.act_mib': torch.tensor(self.activations.peak_mib)}
+        module_total = self.total.window_peak()
+        if module_total >= 0:
+            out[f'{name}.total_mib'] = torch.tensor(module_total / MiB)
+        return out
+
+    def step_done(self, module_vars: Dict[str, torch.Tensor], bank_bytes: int) -> Dict[str, torch.Tensor]:
+        """After :meth:`__exit__`: ``total_mib`` and its parts, ``act_mib`` (the largest module's), ``bank_mib``."""
+        out = {'total_mib': torch.tensor(self.total.peak_mib)}
+        out.update({f'total_mib.{part}': torch.tensor(mib) for part, mib in self.total.breakdown_mib.items()})
+        out['act_mib'] = max(v for k, v in module_vars.items() if k.endswith('.act_mib'))
+        out['bank_mib'] = torch.tensor(bank_bytes / MiB)
+        return out

@@ -82,24 +82,32 @@ class DetAuxNet(AuxNet):
         (rescaled); a stage left out is fed zeros."""
         raise NotImplementedError
 
-    def neck_features(self, state, stage_feats: Dict[int, torch.Tensor], data_samples):
-        """(the neck's output, the data samples at this net's resolution) from module k's output ``state``."""
+    def neck_features(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None):
+        """(the neck's output, the data samples at this net's resolution) from module k's output ``state``.
+        ``bank``: the learner's feature bank, where what several aux nets derive alike (earlier modules' features
+        pooled, the rescaled targets) is computed once per iteration."""
         feats = {} if self.live_only else dict(stage_feats)
         if self._pool > 1:
+            once = bank.derived if bank is not None else (lambda key, make: make())
             state = self.layout.pool_state(state, self._pool)
-            feats = {s: F.avg_pool2d(f, self._pool, ceil_mode=True) for s, f in feats.items()}
-            data_samples = [rescale_sample(sample, self.scale) for sample in data_samples]
+            feats = {s: once(('pooled', id(f), self._pool), lambda f=f: self._pooled(f)) if not f.requires_grad
+                     else self._pooled(f) for s, f in feats.items()}
+            data_samples = once(('samples', id(data_samples), self.scale),
+                                lambda: [rescale_sample(sample, self.scale) for sample in data_samples])
         if self.layout.state_is_feature:
             feats[self.live_stage] = state  # the live feature is (a partial) stage live_stage
         return self.neck(self.forward_stages(state, feats)), data_samples
 
-    def predict(self, state, stage_feats: Dict[int, torch.Tensor], data_samples) -> list:
+    def _pooled(self, feature: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(feature, self._pool, ceil_mode=True)
+
+    def predict(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None) -> list:
         """The detections of this net's heads (boxes in the original image's coordinates): what its loss trains."""
-        feats, scaled = self.neck_features(state, stage_feats, data_samples)
+        feats, scaled = self.neck_features(state, stage_feats, data_samples, bank)
         return predict_from_features(self.detector, feats, scaled)
 
-    def forward(self, state, stage_feats: Dict[int, torch.Tensor], data_samples) -> Dict:
-        feats, data_samples = self.neck_features(state, stage_feats, data_samples)
+    def forward(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None) -> Dict:
+        feats, data_samples = self.neck_features(state, stage_feats, data_samples, bank)
         losses = loss_from_features(self.detector, feats, data_samples)
         if self.loss_weight != 1.0:
             losses = {k: _scale(v, self.loss_weight) if 'loss' in k else v for k, v in losses.items()}

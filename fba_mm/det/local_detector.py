@@ -1,12 +1,9 @@
 """Local learning for stock mmdet detectors."""
-import copy
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List
 
-import torch.nn as nn
 from mmdet.registry import MODELS
 
 from fba_mm.core import LocalLearner
-from fba_mm.core.scope import scope_if_unset
 
 from .layouts import BackboneLayout, stage_features, stage_key
 from .utils import check_detector, loss_from_features, predict_from_features
@@ -31,7 +28,9 @@ class LocalLearningDetector(LocalLearner):
         model = dict(_delete_=True, type='LocalLearningDetector', architecture=_base_.model,
                      split_points=['layer2.2', 'layer3', 'layer4'], aux_net=dict(type='SLMAuxNet', depth=1))
         optim_wrapper = dict(constructor='LocalOptimWrapperConstructor')
-        custom_hooks = [dict(type='LocalLearningHook')]
+        default_hooks = dict(local_learning=dict(type='LocalLearningHook'), module_memory=dict(type='ModuleMemoryHook'),
+                             stock_checkpoint=dict(type='StockCheckpointHook'))
+        log_processor = dict(type='LocalLogProcessor')
         model_wrapper_cfg = dict(type='LocalDistributedDataParallel')
 
     Args:
@@ -43,31 +42,16 @@ class LocalLearningDetector(LocalLearner):
             :meth:`~fba_mm.core.LocalLearner.build_aux_nets`, ``architecture_cfg`` and ``live_stage`` (the stage
             of module k's last block). It maps ``(state, {stage: feature}, data_samples)`` to losses.
         use_bank (bool): auxiliary nets read earlier stages from the bank (False: zeros, the ablation).
-        layout (dict, optional): the backbone's layout, by default the registered one of its class.
+        with_cp, max_consecutive_skips, layout, data_preprocessor: as every local learner
+            (:class:`~fba_mm.core.LocalLearner`).
     """
     network_path = 'backbone'
     scope = 'mmdet'
+    registry = MODELS
     layout_kind = BackboneLayout
+    default_aux_net = dict(type='SLMAuxNet')
 
-    def __init__(self,
-                 architecture: Union[dict, nn.Module],
-                 split_points: Union[Sequence[str], int],
-                 aux_net: dict = dict(type='SLMAuxNet'),
-                 use_bank: bool = True,
-                 layout: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        architecture_cfg = copy.deepcopy(architecture) if isinstance(architecture, dict) else None
-        with scope_if_unset('mmdet'):
-            if isinstance(architecture, dict):
-                architecture = MODELS.build(architecture)
-            if isinstance(data_preprocessor, dict):
-                data_preprocessor = MODELS.build(data_preprocessor)
-        check_detector(architecture)
-        super().__init__(architecture, split_points, use_bank=use_bank, layout=layout,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.build_split()
-        self.build_aux_nets(aux_net, MODELS, architecture_cfg=architecture_cfg)
+    check_architecture = staticmethod(check_detector)
 
     @property
     def backbone(self):
@@ -78,7 +62,7 @@ class LocalLearningDetector(LocalLearner):
         return self.layout.stage_index(self.backbone)[self.module_blocks(k)[-1]]
 
     def aux_net_args(self, k: int) -> dict:
-        return dict(live_stage=self.live_stage(k))
+        return dict(live_stage=self.live_stage(k), architecture_cfg=self.architecture_cfg)
 
     def head_paths(self) -> List[str]:
         return [f'architecture.{name}' for name, child in self.architecture.named_children()
@@ -106,10 +90,11 @@ class LocalLearningDetector(LocalLearner):
         return {s: f for s, f in stage_features(features).items() if s <= live}
 
     def forward_aux(self, k, state, features, data_samples) -> Dict:
-        return self.aux_nets[k](state, self.aux_stage_features(k, features), data_samples)
+        return self.aux_nets[k](state, self.aux_stage_features(k, features), data_samples, bank=self.feature_bank)
 
     def predict_aux(self, k, state, features, data_samples=None):
-        return self.aux_nets[k].predict(state, self.aux_stage_features(k, features), data_samples)
+        return self.aux_nets[k].predict(state, self.aux_stage_features(k, features), data_samples,
+                                        bank=self.feature_bank)
 
 
 __all__ = ['LocalLearningDetector']

@@ -1,11 +1,10 @@
 """Local learning for stock mmagic SR editors."""
-from typing import List, Optional, Sequence, Union
+from typing import List
 
 import torch.nn as nn
 from mmagic.registry import MODELS
 
 from fba_mm.core import LocalLearner
-from fba_mm.core.scope import scope_if_unset
 
 from .layouts import SRLayout, check_editor
 
@@ -30,7 +29,9 @@ class LocalLearningEditor(LocalLearner):
         model = dict(_delete_=True, type='LocalLearningEditor', architecture=_base_.model,
                      split_points=['body.4', 'body.8', 'body.12'], aux_net=dict(type='SLMAuxNet', depth=1))
         optim_wrapper = dict(constructor='LocalOptimWrapperConstructor')
-        custom_hooks = [dict(type='BasicVisualizationHook', interval=1), dict(type='LocalLearningHook')]
+        default_hooks = dict(local_learning=dict(type='LocalLearningHook'), module_memory=dict(type='ModuleMemoryHook'),
+                             stock_checkpoint=dict(type='StockCheckpointHook'))
+        log_processor = dict(type='LocalLogProcessor')
         model_wrapper_cfg = dict(type='LocalDistributedDataParallel')
 
     Args:
@@ -41,32 +42,15 @@ class LocalLearningEditor(LocalLearner):
             (False: zeros, the ablation; the real tail still gets them).
         with_cp (bool): activation checkpointing of every body block (with K=1: end-to-end training with
             checkpointing, which the stock SR generators do not offer).
-        layout (dict, optional): the generator's layout, by default the registered one of its class.
+        max_consecutive_skips, layout, data_preprocessor: as every local learner (:class:`~fba_mm.core.LocalLearner`).
     """
     network_path = 'generator'
     scope = 'mmagic'
+    registry = MODELS
     layout_kind = SRLayout
+    default_aux_net = dict(type='SLMAuxNet')
 
-
-    def __init__(self,
-                 architecture: Union[dict, nn.Module],
-                 split_points: Union[Sequence[str], int],
-                 aux_net: dict = dict(type='SLMAuxNet'),
-                 use_bank: bool = True,
-                 with_cp: bool = False,
-                 layout: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        with scope_if_unset('mmagic'):
-            if isinstance(architecture, dict):
-                architecture = MODELS.build(architecture)
-            if isinstance(data_preprocessor, dict):
-                data_preprocessor = MODELS.build(data_preprocessor)
-        check_editor(architecture)
-        super().__init__(architecture, split_points, use_bank=use_bank, layout=layout, with_cp=with_cp,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.build_split()
-        self.build_aux_nets(aux_net, MODELS)
+    check_architecture = staticmethod(check_editor)
 
     @property
     def generator(self) -> nn.Module:

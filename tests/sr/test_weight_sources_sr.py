@@ -9,6 +9,7 @@ from sr_helpers import build_editor, sr_batch, tiny_editor
 from weight_sources import (
     assert_aux_backward_reaches_module_k_only,
     assert_ema_follows_the_main_weights,
+    assert_ema_moves_once_per_optimizer_step,
     assert_load_from_recopies_the_aux_nets,
     assert_no_optimizer_state_beyond_the_architecture,
 )
@@ -42,6 +43,10 @@ def test_tied_local_loss_reaches_module_k_only():
 
 def test_ema_copies_follow_the_main_weights():
     assert_ema_follows_the_main_weights(build('ema', ema_momentum=0.9), sr_batch, 0.9)
+
+
+def test_ema_moves_once_per_optimizer_step_under_accumulation():
+    assert_ema_moves_once_per_optimizer_step(build('ema', ema_momentum=0.5), sr_batch, 0.5)
 
 
 @pytest.mark.parametrize('weight_source', ['copy', 'tied', 'ema'])
