@@ -14,5 +14,10 @@ model = dict(
 # one optimizer per module, from the stock settings; a clip_grad added here bounds each module's norm (logged as
 # m{k}.grad_norm), so the whole gradient's norm can reach sqrt(4) x max_norm
 optim_wrapper = dict(constructor='LocalOptimWrapperConstructor')
-custom_hooks = [dict(type='LocalLearningHook')]
+# the hooks of local learning join the stock default_hooks (the stock custom_hooks stay as they are): set-up checks,
+# memory logging, auxiliary-free *_stock.pth twins of the checkpoints, per-module loss curves; a compact log line
+default_hooks = dict(
+    local_learning=dict(type='LocalLearningHook'), module_memory=dict(type='ModuleMemoryHook'),
+    stock_checkpoint=dict(type='StockCheckpointHook'), module_loss_plot=dict(type='ModuleLossPlotHook'))
+log_processor = dict(type='LocalLogProcessor')
 model_wrapper_cfg = dict(type='LocalDistributedDataParallel')

@@ -14,5 +14,10 @@ model = dict(
     split_points=['rdbs.4', 'rdbs.8', 'rdbs.12'],
     aux_net=dict(type='SLMAuxNet', depth=0, weight_source='tied'))
 optim_wrapper = dict(constructor='LocalOptimWrapperConstructor')
-custom_hooks = [dict(type='BasicVisualizationHook', interval=1), dict(type='LocalLearningHook')]
+# the hooks of local learning join the stock default_hooks (the stock custom_hooks stay as they are): set-up checks,
+# memory logging, auxiliary-free *_stock.pth twins of the checkpoints, per-module loss curves; a compact log line
+default_hooks = dict(
+    local_learning=dict(type='LocalLearningHook'), module_memory=dict(type='ModuleMemoryHook'),
+    stock_checkpoint=dict(type='StockCheckpointHook'), module_loss_plot=dict(type='ModuleLossPlotHook'))
+log_processor = dict(type='LocalLogProcessor')
 model_wrapper_cfg = dict(type='LocalDistributedDataParallel')

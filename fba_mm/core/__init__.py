@@ -3,17 +3,18 @@ from .aux_net import WEIGHT_SOURCES, AuxNet, fresh_copy
 from .checkpoint import stock_checkpoint, strip_to_architecture
 from .ddp import LocalDistributedDataParallel
 from .feature_bank import FeatureBank
-from .hook import LocalLearningHook
+from .hooks import IsolationCheckHook, LocalLearningHook, ModuleLossPlotHook, ModuleMemoryHook, StockCheckpointHook
 from .layout import LAYOUTS, Layout, find_layout, partial_copy
 from .local_learner import LocalLearner, LocalStep, module_name
+from .log_processor import LocalLogProcessor
 from .memory import ActivationMemoryMeter, TotalMemoryMeter
 from .optim import LocalOptimWrapperConstructor, LocalOptimWrapperDict
 from .split import ConfigError, even_split_points, resolve_split_points
 
 __all__ = [
-    'ActivationMemoryMeter', 'AuxNet', 'ConfigError', 'FeatureBank', 'LAYOUTS', 'Layout',
-    'LocalDistributedDataParallel', 'LocalLearner', 'LocalLearningHook', 'LocalOptimWrapperConstructor',
-    'LocalOptimWrapperDict', 'LocalStep', 'even_split_points', 'find_layout', 'fresh_copy', 'module_name',
-    'partial_copy', 'resolve_split_points', 'stock_checkpoint', 'strip_to_architecture', 'TotalMemoryMeter',
-    'WEIGHT_SOURCES'
+    'ActivationMemoryMeter', 'AuxNet', 'ConfigError', 'FeatureBank', 'IsolationCheckHook', 'LAYOUTS', 'Layout',
+    'LocalDistributedDataParallel', 'LocalLearner', 'LocalLearningHook', 'LocalLogProcessor',
+    'LocalOptimWrapperConstructor', 'LocalOptimWrapperDict', 'LocalStep', 'ModuleLossPlotHook', 'ModuleMemoryHook',
+    'StockCheckpointHook', 'even_split_points', 'find_layout', 'fresh_copy', 'module_name', 'partial_copy',
+    'resolve_split_points', 'stock_checkpoint', 'strip_to_architecture', 'TotalMemoryMeter', 'WEIGHT_SOURCES'
 ]

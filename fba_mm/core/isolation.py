@@ -19,7 +19,7 @@ def detach_output(output: Any) -> Any:
 
 
 class IsolationGuard:
-    """Watches one training step (``LocalLearningHook(check_isolation=True)`` turns it on for the first
+    """Watches one training step (``IsolationCheckHook`` turns it on for the first
     iterations; the tests' isolation helper always).
 
     * :meth:`watch` (around module k's forward and backward): a hook on every trainable parameter *outside*

@@ -8,6 +8,7 @@ from mmengine.logging import print_log
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
 
+from .checkpoint import ARCH_PREFIX
 from .local_learner import LocalLearner, module_name
 from .split import ConfigError
 
@@ -31,7 +32,8 @@ class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
     Every module gets the same optimizer settings, wrapper type (``AmpOptimWrapper`` too), ``clip_grad``,
     ``accumulative_counts`` and ``paramwise_cfg`` (matched against full parameter names, so stock
-    ``custom_keys`` such as ``'backbone'`` keep working).
+    ``custom_keys`` such as ``'backbone'`` keep working; an auxiliary net's copies of main parts are matched by the
+    names of the parts they copy, so ``'backbone'`` reaches the copied backbone blocks too).
 
     ``clip_grad`` clips each module separately: ``max_norm`` bounds the norm of each module's gradient, so the norm
     of the whole model's gradient can reach ``sqrt(K) * max_norm`` (end-to-end training bounds the whole). Each
@@ -91,7 +93,7 @@ class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         if self.paramwise_cfg:
             params: List[Dict] = []
             for path in paths:
-                self.add_params(params, model.get_submodule(path), prefix=path)
+                params += self._param_groups(model.get_submodule(path), path)
             params = [g for g in params if all(p.requires_grad for p in g['params'])]
         else:
             # one param group, in model order: the same optimizer state layout as stock training
@@ -99,6 +101,17 @@ class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         optimizer_cfg['params'] = params
         optimizer = _build_optimizer(optimizer_cfg)
         return OPTIM_WRAPPERS.build(wrapper_cfg, default_args=dict(optimizer=optimizer))
+
+    def _param_groups(self, module: nn.Module, path: str) -> List[Dict]:
+        """``paramwise_cfg`` groups of ``module`` at ``path``. An auxiliary net's copies of main parts are matched by
+        the names of the parts they copy, so that ``custom_keys`` such as ``'backbone'`` reach them as well."""
+        groups: List[Dict] = []
+        self.add_params(groups, module, prefix=path)
+        as_main: List[Dict] = []
+        for rel, source in (module.mirror_pairs() if hasattr(module, 'mirror_pairs') else ()):
+            self.add_params(as_main, module.get_submodule(rel), prefix=ARCH_PREFIX + source)
+        renamed = {id(g['params'][0]): g for g in as_main}  # add_params makes one group per parameter
+        return [renamed.get(id(g['params'][0]), g) for g in groups]
 
     @staticmethod
     def _check_partition(model: LocalLearner, groups: List[List[str]]) -> None:

@@ -34,10 +34,9 @@ def plot_module_losses(work_dir: str, out_file: Optional[str] = None, title: str
     keys = sorted({k for r in rows for k in r if re.fullmatch(r'm\d+\.loss', k)}, key=lambda k: int(k[1:-5]))
     if not rows or not keys:
         return None
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
+    from matplotlib.figure import Figure  # no pyplot: the process's backend stays the user's
+    fig = Figure(figsize=(6, 3.6), dpi=120)
+    ax = fig.subplots()
     for i, key in enumerate(keys):
         its = [r['iter'] for r in rows if key in r]
         label = f'{key[:-5]} (task head)' if i == len(keys) - 1 else f'{key[:-5]} (auxiliary net)'
@@ -51,5 +50,4 @@ def plot_module_losses(work_dir: str, out_file: Optional[str] = None, title: str
     fig.tight_layout()
     out_file = out_file or osp.join(work_dir, 'module_losses.png')
     fig.savefig(out_file)
-    plt.close(fig)
     return out_file

@@ -35,7 +35,7 @@ def config(tmp_path, batch_size, norm):
         f'train_cfg = dict(max_iters={ITERS}, val_interval={ITERS})\n'
         f'optim_wrapper = dict(accumulative_counts={ACCUMULATE})\n'
         "default_hooks = dict(checkpoint=dict(interval=1))\n"
-        "custom_hooks = [dict(type='LocalLearningHook'), dict(type='DumpParams')]\n")
+        "custom_hooks = [dict(type='DumpParams')]\n")
     return str(path)
 
 

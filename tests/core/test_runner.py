@@ -20,7 +20,7 @@ def with_hook(tmp_path, hook: str, extra: str = '') -> str:
     """The toy config plus one more custom hook (and ``extra`` config lines)."""
     path = tmp_path / 'config.py'
     path.write_text(f'_base_ = {CONFIG!r}\n'
-                    f"custom_hooks = [dict(type='LocalLearningHook', check_isolation=True), {hook}]\n"
+                    f"custom_hooks = [dict(type='IsolationCheckHook'), {hook}]\n"
                     + extra)
     return str(path)
 
@@ -149,3 +149,27 @@ def test_stock_copies_follow_out_dir_best_and_max_keep_ckpts(tmp_path):
         stock = ToyCNN()
         stock.load_state_dict(torch.load(folder / (name[:-4] + '_stock.pth'))['state_dict'], strict=True)
         assert torch.equal(stock.head.weight, weights(folder / name)['architecture.head.weight'])
+
+
+def test_stock_copies_it_did_not_write_stay(tmp_path):
+    """A ``*_stock.pth`` that is not this run's twin (a user's file, an earlier run's) is never deleted."""
+    (tmp_path / 'work').mkdir()
+    theirs = tmp_path / 'work' / 'iter_1_stock.pth'
+    theirs.write_bytes(b'not ours')
+    result = train(tmp_path / 'work', config=with_hook(tmp_path, "dict(type='DumpParams')",
+                                                       'default_hooks = dict(checkpoint=dict(interval=3))\n'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert theirs.read_bytes() == b'not ours'
+    assert (tmp_path / 'work' / 'iter_3_stock.pth').exists() and (tmp_path / 'work' / 'iter_6_stock.pth').exists()
+
+
+def test_the_log_line_is_compact_and_the_scalars_keep_every_key(uninterrupted):
+    log = next(iter(glob.glob(osp.join(uninterrupted, '*', '*.log'))))
+    lines = [line for line in open(log) if 'Iter(train)' in line]
+    assert lines and all(len(line) < 400 for line in lines), max(lines, key=len)
+    first = lines[0]
+    assert ' loss: ' in first and ' loss_cls: ' in first and ' m1.loss: ' in first and ' m3.loss: ' in first
+    assert ' total_mib: ' in first  # measured on the first iteration
+    assert 'm4.' not in first and 'total_mib.' not in first and 'act_mib' not in first and 'skipped' not in first
+    row = logged(uninterrupted)[1]  # the scalars keep every per-module key
+    assert {'m1.loss_aux', 'm4.loss_cls', 'm2.skipped', 'm1.act_mib', 'total_mib.params', 'bank_mib'} <= set(row)

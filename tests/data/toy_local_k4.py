@@ -18,10 +18,13 @@ optim_wrapper = dict(
     constructor='LocalOptimWrapperConstructor',
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[4], gamma=0.1)]
-custom_hooks = [dict(type='LocalLearningHook', check_isolation=True)]
+custom_hooks = [dict(type='IsolationCheckHook')]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=3))
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=3),
+    local_learning=dict(type='LocalLearningHook'), module_memory=dict(type='ModuleMemoryHook'),
+    stock_checkpoint=dict(type='StockCheckpointHook'), module_loss_plot=dict(type='ModuleLossPlotHook'))
+log_processor = dict(type='LocalLogProcessor', by_epoch=False)
 model_wrapper_cfg = dict(type='LocalDistributedDataParallel')
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)

@@ -99,3 +99,18 @@ def test_tied_aux_net_outside_its_binding_says_so():
 def test_load_from_a_stock_checkpoint_recopies_the_aux_nets(weight_source):
     torch.manual_seed(1)
     assert_load_from_recopies_the_aux_nets(build(weight_source), build_detector(tiny_detector('faster_rcnn')))
+
+
+def test_paramwise_custom_keys_reach_the_copies_by_the_names_of_the_parts_they_copy():
+    """``custom_keys={'backbone': ...}`` of a stock config: the copied backbone blocks of the auxiliary nets get the
+    backbone's settings, the copied heads do not."""
+    from mmengine.optim import build_optim_wrapper
+    learner = build('copy')
+    ow = build_optim_wrapper(learner, dict(
+        constructor='LocalOptimWrapperConstructor', optimizer=dict(type='SGD', lr=0.1),
+        paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.5)})))
+    lr = {id(p): g['lr'] for w in ow.values() for g in w.optimizer.param_groups for p in g['params']}
+    trunk, heads = learner.aux_nets[0].trunk, learner.aux_nets[0].detector
+    assert {lr[id(p)] for p in trunk.parameters()} == {0.05}
+    assert {lr[id(p)] for p in heads.parameters()} == {0.1}
+    assert {lr[id(p)] for p in learner.architecture.backbone.layer3.parameters()} == {0.05}

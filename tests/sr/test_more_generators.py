@@ -218,7 +218,9 @@ def test_k4_config_builds_and_trains(config, generator):
     from mmengine.registry import DefaultScope
     cfg = Config.fromfile(osp.join(CONFIGS, config))
     assert cfg.model.type == 'LocalLearningEditor' and cfg.model_wrapper_cfg.type == 'LocalDistributedDataParallel'
-    assert any(h.type == 'LocalLearningHook' for h in cfg.custom_hooks)
+    assert cfg.default_hooks.local_learning.type == 'LocalLearningHook'
+    assert cfg.log_processor.type == 'LocalLogProcessor'
+    assert any(h.type == 'BasicVisualizationHook' for h in cfg.custom_hooks)  # the stock config's hooks stay
     cfg.model.architecture.generator.update(generator)
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmagic'):

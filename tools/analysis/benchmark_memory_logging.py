@@ -1,10 +1,10 @@
-"""What LocalLearningHook's memory logging costs: seconds of one training step with and without the measurement
+"""What ModuleMemoryHook's memory logging costs: seconds of one training step with and without the measurement
 (total memory by torch's MemTracker on CPU, activation memory by saved-tensor hooks), on one real batch of each
 demo set, in one run.
 
     python tools/analysis/benchmark_memory_logging.py [--configs CONFIG ...] [--iters N] [--json FILE]
 
-The ratio decides how often the hook measures by default (``memory_interval``): on CPU the tracker runs Python on
+The ratio decides how often ModuleMemoryHook measures by default (its ``interval``): on CPU the tracker runs Python on
 every tensor operation, so a model made of many small operations (a two-stage detector's heads) pays far more
 than a convolution stack.
 """

@@ -4,7 +4,7 @@ optimizer state dropped. The stock config then loads it with strict loading:
     python tools/model_converters/strip_aux.py work_dirs/x/epoch_12.pth faster-rcnn_r50_fpn_stock.pth
     python tools/test.py mmdet_stock_config.py faster-rcnn_r50_fpn_stock.pth   # or mmdet's DetInferencer
 
-(LocalLearningHook already writes such a ``*_stock.pth`` beside every checkpoint it sees saved.)
+(StockCheckpointHook already writes such a ``*_stock.pth`` beside every checkpoint it sees saved.)
 """
 import argparse
 import os.path as osp
