@@ -42,22 +42,28 @@ class LocalLogProcessor(LogProcessor):
 
     @staticmethod
     def compact(scalars: dict) -> dict:
-        """The keys of the line: the last module's losses under their stock names (``loss_cls``, ``acc``), every
-        other module's total (``m1.loss``) and ``total_mib``, besides the runner's own (``lr``, ``time``, ...)."""
+        """The keys of the line, in this order: the runner's own (``time``, ...), the last module's learning rate and
+        losses under their stock names (``lr``, ``loss_cls``, ``acc``), ``loss``, every other module's total
+        (``m1.loss``) and ``total_mib``."""
         names = {key: key.rpartition('/') for key in scalars}  # ('train', '/', 'm1.loss') with log_with_hierarchy
         modules = [int(m.group(1)) for m in (_MODULE_KEY.fullmatch(n[2]) for n in names.values()) if m]
         last = max(modules, default=0)
-        out = {}
+        runner, task, totals, memory = {}, {}, {}, {}
         for key, value in scalars.items():
             prefix, sep, name = names[key]
             match = _MODULE_KEY.fullmatch(name)
             if match is None:
-                if not (name.startswith('total_mib.') or name in ('act_mib', 'bank_mib')):
-                    out[key] = value
+                if name == 'total_mib':
+                    memory[key] = value
+                elif name == 'loss':
+                    task[key] = value
+                elif not (name.startswith('total_mib.') or name in ('act_mib', 'bank_mib')):
+                    runner[key] = value
             elif int(match.group(1)) == last:
                 part = match.group(2)
-                if part != 'loss' and ('loss' in part or part == 'acc'):
-                    out[prefix + sep + part] = value  # the real task loss's parts, named as in stock training
+                if part == 'lr' or (part != 'loss' and ('loss' in part or part == 'acc')):
+                    task[prefix + sep + part] = value  # named as in stock training (the modules share the lr)
             elif match.group(2) == 'loss':
-                out[key] = value
-        return out
+                totals[key] = value
+        loss = {k: task.pop(k) for k in [k for k in task if names.get(k, ('', '', ''))[2] == 'loss']}
+        return {**runner, **task, **loss, **totals, **memory}

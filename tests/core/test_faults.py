@@ -96,6 +96,17 @@ def test_the_isolation_guard_catches_a_removed_detach(monkeypatch):
         learner.train_step(batch(), ow)
 
 
+def test_the_isolation_guard_checks_the_bank_also_when_the_aux_nets_do_not_read_it(monkeypatch):
+    """With use_bank=False the auxiliary nets read nothing from the bank, but the real head still does."""
+    learner = build(use_bank=False)
+    ow = build_optim_wrapper(learner, copy.deepcopy(OPTIM))
+    learner.check_isolation = True
+    bank = learner.feature_bank
+    monkeypatch.setattr(bank, 'push', lambda key, feature: bank._features.__setitem__(key, feature))  # no detach
+    with pytest.raises(GradientLeakError, match="m1 hands the next module tensors that still carry its graph"):
+        learner.train_step(batch(), ow)
+
+
 def test_isolation_catches_a_gradient_into_an_earlier_module(monkeypatch):
     """Module 3's loss also reaches a module-1 weight: that gradient lands after m1 stepped and zeroed, so the
     optimizer-step capture alone never saw it. The guard, and so the shared test helper, does."""

@@ -168,8 +168,24 @@ def test_the_log_line_is_compact_and_the_scalars_keep_every_key(uninterrupted):
     lines = [line for line in open(log) if 'Iter(train)' in line]
     assert lines and all(len(line) < 400 for line in lines), max(lines, key=len)
     first = lines[0]
-    assert ' loss: ' in first and ' loss_cls: ' in first and ' m1.loss: ' in first and ' m3.loss: ' in first
+    for shown in (' lr: ', ' loss_cls: ', ' loss: ', ' m1.loss: ', ' m3.loss: '):
+        assert shown in first, shown
     assert ' total_mib: ' in first  # measured on the first iteration
     assert 'm4.' not in first and 'total_mib.' not in first and 'act_mib' not in first and 'skipped' not in first
     row = logged(uninterrupted)[1]  # the scalars keep every per-module key
     assert {'m1.loss_aux', 'm4.loss_cls', 'm2.skipped', 'm1.act_mib', 'total_mib.params', 'bank_mib'} <= set(row)
+
+
+def test_the_loss_plot_leaves_the_process_matplotlib_backend_alone(uninterrupted):
+    """A user's backend (here svg, set before) survives the plot: fba_mm never calls matplotlib.use."""
+    import matplotlib
+
+    from fba_mm.core.plots import plot_module_losses
+    assert (uninterrupted / 'module_losses.png').exists()  # ModuleLossPlotHook drew it after training
+    before = matplotlib.get_backend()
+    matplotlib.use('svg')
+    try:
+        assert plot_module_losses(str(uninterrupted), str(uninterrupted / 'again.png'))
+        assert matplotlib.get_backend() == 'svg'
+    finally:
+        matplotlib.use(before)
