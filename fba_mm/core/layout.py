@@ -85,6 +85,11 @@ class Layout:
         checkpointing when ``with_cp``."""
         return checkpoint(block, state, use_reentrant=False) if with_cp and torch.is_grad_enabled() else block(state)
 
+    def run_block_at(self, net: nn.Module, name: str, state, with_cp: bool = False):
+        """Block ``name`` of ``net`` on ``state``: :meth:`run_block` on the module at that path, unless a layout's
+        blocks need more than their own module (a CSP layer's first block also runs the layer's short branch)."""
+        return self.run_block(net.get_submodule(name), state, with_cp)
+
     def exit_stage(self, net: nn.Module, stage: int, state) -> Tuple[Any, Bank]:
         """After stage ``stage``'s last block: (the state the next stage starts from, what the bank carries)."""
         return state, {}
@@ -117,7 +122,7 @@ class Layout:
         is added to ``bank`` (live, as computed)."""
         ends = self.stage_ends(net)
         for name in names:
-            state = self.run_block(net.get_submodule(name), state, with_cp)
+            state = self.run_block_at(net, name, state, with_cp)
             if self.bank_carries_blocks and bank is not None:
                 bank[name] = state
             if name in ends:

@@ -184,7 +184,10 @@ class SLMAuxNet(DetAuxNet):
         self.later_stages = []
         for t in range(live_stage + 1, len(stages)):
             self.later_stages.append((t, stages[t][:depth]))
-            paths += stages[t][:depth] + layout.exit_parts(backbone, t)
+            # each block with what it trains (a CSP layer's first block: its short branch too)
+            paths += [p for b in stages[t][:depth] for p in layout.block_parts(backbone, b)]
+            paths += layout.exit_parts(backbone, t)
+        paths = list(dict.fromkeys(paths))
         self.trunk = partial_copy(backbone, paths)
         for t, names in self.later_stages:
             for name in names:
@@ -206,7 +209,7 @@ class SLMAuxNet(DetAuxNet):
             feats.update(stage_features(items))
         for t, names in self.later_stages:
             for name in names:
-                state = layout.run_block(trunk.get_submodule(name), state)
+                state = layout.run_block_at(trunk, name, state)
             state, items = layout.exit_stage(trunk, t, state)
             feats.update(stage_features(items))
         return feats

@@ -6,7 +6,7 @@ from typing import Dict, List
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmdet.models.backbones import RegNet, ResNet, SwinTransformer
+from mmdet.models.backbones import CSPDarknet, CSPNeXt, RegNet, ResNet, SwinTransformer
 from torch.utils.checkpoint import checkpoint
 
 from fba_mm.core import LAYOUTS, ConfigError, Layout
@@ -152,3 +152,97 @@ class SwinLayout(BackboneLayout):
 
 def _first(v):
     return v[0] if isinstance(v, (tuple, list)) else v
+
+
+@LAYOUTS.register_module()
+class CSPLayout(BackboneLayout):
+    """mmdet's CSPNeXt (RTMDet) and CSPDarknet (YOLOX): a stem (convs, or YOLOX's Focus), then stages
+    ``stage1``.. of a stride-2 conv, the last stage's SPP block, and a CSP layer. A CSP layer splits its input into a
+    short branch (one conv) and a main branch (a conv, then its blocks), and joins them (concatenation, RTMDet's
+    channel attention, a final conv). Its blocks are cut like any others: ``'stage3.1.main_conv'`` (the layer's
+    first block, which also runs the short branch) and ``'stage3.1.blocks.0'``.. ; between them the state is
+    ``(main, short)``, and the join is the stage's exit, trained with its last block. ``out_indices`` count the stem
+    as 0, as the backbone's own do; stage ``i`` of the layout is ``stage{i + 1}``.
+
+    Example::
+
+        model = dict(type='LocalLearningDetector', architecture=_base_.model,
+                     split_points=['stage2.1.blocks.1', 'stage3', 'stage4'], aux_net=dict(type='SLMAuxNet', ...))
+    """
+    network_types = (CSPNeXt, CSPDarknet)
+    state_is_feature = False  # (main, short) inside a CSP layer
+
+    def __init__(self, net=None):
+        if net is not None and 0 in net.out_indices:
+            raise ConfigError(f'{type(net).__name__}(out_indices={tuple(net.out_indices)}): the stem\'s output (index '
+                              '0) cannot be read by the neck under local learning; start out_indices at 1.')
+
+    @staticmethod
+    def _csp_of(net, stage: int) -> str:
+        """Path of stage ``stage``'s CSP layer, the stage's last module (``net``: the whole backbone)."""
+        return f'stage{stage + 1}.{len(net.get_submodule(f"stage{stage + 1}")) - 1}'
+
+    def csp_path(self, net, stage: int) -> str:
+        """Path of stage ``stage``'s CSP layer, from the whole backbone's structure (``net`` may be a partial copy)."""
+        return self.structure(net)[f'stage{stage + 1}'][-1].split('.blocks.')[0].split('.main_conv')[0]
+
+    def stem(self, net):
+        return ['stem']
+
+    def stages(self, net):
+        out = OrderedDict()
+        for i in range(len(net.layers) - 1):
+            csp = self._csp_of(net, i)
+            layer = net.get_submodule(csp)
+            out[f'stage{i + 1}'] = [f'stage{i + 1}.{j}' for j in range(len(net.get_submodule(f'stage{i + 1}')) - 1)] \
+                + [f'{csp}.main_conv'] + [f'{csp}.blocks.{j}' for j in range(len(layer.blocks))]
+        return out
+
+    def block_parts(self, net, block):
+        parts = super().block_parts(net, block)
+        if block.endswith('.main_conv'):  # the first block of a CSP layer runs its short branch as well
+            parts.append(block[:-len('main_conv')] + 'short_conv')
+        return parts
+
+    def exit_parts(self, net, stage):
+        csp = self.csp_path(net, stage)
+        return [f'{csp}.final_conv'] + ([f'{csp}.attention'] if net.get_submodule(csp).channel_attention else [])
+
+    def out_indices(self, net):
+        return tuple(i - 1 for i in net.out_indices)
+
+    def forward_stem(self, net, x):
+        return net.stem(x), {}
+
+    def run_block_at(self, net, name, state, with_cp=False):
+        if name.endswith('.main_conv'):
+            csp = net.get_submodule(name[:-len('.main_conv')])
+            split = lambda x: (csp.main_conv(x), csp.short_conv(x))  # noqa: E731
+            if with_cp and torch.is_grad_enabled():
+                return checkpoint(split, state, use_reentrant=False)
+            return split(state)
+        if isinstance(state, tuple):  # a block inside a CSP layer runs on the main branch
+            main, short = state
+            return self.run_block(net.get_submodule(name), main, with_cp), short
+        return self.run_block(net.get_submodule(name), state, with_cp)
+
+    def exit_stage(self, net, stage, state):
+        if isinstance(state, tuple):  # the join: concatenation, channel attention, final conv
+            csp = net.get_submodule(self.csp_path(net, stage))
+            x = torch.cat(state, dim=1)
+            state = csp.final_conv(csp.attention(x) if csp.channel_attention else x)
+        return super().exit_stage(net, stage, state)
+
+    def pool_state(self, state, factor):
+        if isinstance(state, tuple):
+            return tuple(super(CSPLayout, self).pool_state(s, factor) for s in state)
+        return super().pool_state(state, factor)
+
+    def stage_channels(self, net):
+        return [[m for m in net.get_submodule(f'stage{i + 1}')[0].modules() if isinstance(m, nn.Conv2d)][-1]
+                .out_channels for i in range(len(net.layers) - 1)]
+
+    def stage_strides(self, net):
+        return [_first([m for m in net.get_submodule(f'stage{i + 1}')[0].modules() if isinstance(m, nn.Conv2d)][0]
+                       .stride) for i in range(len(net.layers) - 1)]
+

@@ -64,7 +64,8 @@ def det_batch(n: int = 2, size: int = 128, seed: int = 0, with_mask: bool = Fals
     return random_det_batch(batch_size=n, height=size, seed=seed, with_mask=with_mask)
 
 
-def assert_k1_trains_like_stock(stock_cfg: dict, optimizer: dict, steps: int = 2, with_mask: bool = False) -> None:
+def assert_k1_trains_like_stock(stock_cfg: dict, optimizer: dict, steps: int = 2, with_mask: bool = False,
+                                size: int = 128) -> None:
     """K=1 (no split) trains the architecture bit for bit as stock training does: same batches, same optimizer,
     the global RNG reseeded before each step (drop path, sampling draw the same numbers)."""
     import torch
@@ -80,7 +81,7 @@ def assert_k1_trains_like_stock(stock_cfg: dict, optimizer: dict, steps: int = 2
     for i in range(steps):
         for model, ow in ((stock, stock_ow), (learner, local_ow)):
             torch.manual_seed(i)
-            model.train_step(det_batch(seed=i, with_mask=with_mask), ow)
+            model.train_step(det_batch(size=size, seed=i, with_mask=with_mask), ow)
     theirs = learner.architecture.state_dict()
     for key, value in stock.state_dict().items():
         assert torch.equal(value, theirs[key]), key
