@@ -22,7 +22,7 @@ from; every choice keeps module k's parameters trained by its local loss alone:
 import contextlib
 import copy
 import itertools
-from typing import Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -66,15 +66,19 @@ class AuxNet(BaseModule):
         # tied slots: (module path here, 'p'/'b', name, source module's path in the architecture). Paths, not module
         # objects: mmengine's Runner may replace layers after construction (SyncBN <-> BN in wrap_model)
         self._hollow: List[Tuple[str, str, str, str]] = []
+        self._own_settings: Optional[Dict[str, set]] = None  # None: settings are not followed
 
     # ------------------------------------------------------------------ declaring mirrors
-    def mirror(self, pairs: Sequence[Tuple[str, str]], weight_source: str = 'copy',
-               ema_momentum: float = 0.995) -> None:
+    def mirror(self, pairs: Sequence[Tuple[str, str]], weight_source: str = 'copy', ema_momentum: float = 0.995,
+               architecture: Optional[nn.Module] = None) -> None:
         """Declare ``pairs`` of (path in this aux net, path in the architecture) as mirrors of main parts with
-        the same structure, and apply ``weight_source`` to them."""
+        the same structure, and apply ``weight_source`` to them. With ``architecture``, the mirrors follow the
+        settings the main parts change later (:meth:`follow_settings`); where they differ now, they keep theirs."""
         check_weight_source(weight_source, ema_momentum)
         self.weight_source, self.ema_momentum = weight_source, ema_momentum
         self._mirrors = list(pairs)
+        if architecture is not None:
+            self._record_own_settings(architecture)
         if weight_source == 'tied':
             self._bound = False
             self.register_forward_pre_hook(_refuse_unbound)
@@ -102,6 +106,30 @@ class AuxNet(BaseModule):
 
     def mirror_pairs(self) -> List[Tuple[str, str]]:
         return list(self._mirrors)
+
+    def follow_settings(self, architecture: nn.Module) -> None:
+        """Mirrors take the plain settings (bool, int, float, str attributes) that changed on the main parts since
+        they were mirrored: what a runner hook switches on a head during training (YOLOX's ``use_l1``, set by
+        ``YOLOXModeSwitchHook``) reaches the auxiliary heads that copy it. Settings the auxiliary net gave its
+        mirrors itself (rescaled RoI levels, ``with_cp``) and the train/eval mode are its own and stay."""
+        if self._own_settings is None:
+            return
+        for path, source in self._mirrors:
+            for rel, main in architecture.get_submodule(source).named_modules():
+                mine = self.get_submodule(f'{path}.{rel}' if rel else path)
+                own = self._own_settings.get(f'{path}.{rel}' if rel else path, ())
+                for key, value in _settings(main).items():
+                    if key not in own and mine.__dict__.get(key, value) != value:
+                        setattr(mine, key, value)
+
+    def _record_own_settings(self, architecture: nn.Module) -> None:
+        """The settings in which mirrors differ from their main parts when they are declared: their own."""
+        self._own_settings = {}
+        for path, source in self._mirrors:
+            for rel, main in architecture.get_submodule(source).named_modules():
+                at = f'{path}.{rel}' if rel else path
+                mine = _settings(self.get_submodule(at))
+                self._own_settings[at] = {k for k, v in _settings(main).items() if mine.get(k, v) != v}
 
     def _sources(self, architecture: nn.Module) -> Iterator[Tuple[nn.Module, nn.Module]]:
         for path, source in self._mirrors:
@@ -192,6 +220,11 @@ def _init_new_layers(module: nn.Module, done: set) -> None:
             _init_new_layers(child, done)  # a partial copy's own init_weights may touch modules it lacks
         elif callable(getattr(child, 'init_weights', None)):
             child.init_weights()
+
+
+def _settings(module: nn.Module) -> dict:
+    return {k: v for k, v in module.__dict__.items()
+            if type(v) in (bool, int, float, str) and not k.startswith('_') and k != 'training'}
 
 
 def _refuse_unbound(aux: AuxNet, args) -> None:

@@ -320,6 +320,7 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
                                       for n, w in optim_wrapper.items()}) if self.check_isolation else None
         bank.clear()
         bank.measure = memory is not None
+        self.follow_settings()
         log_vars, memory_vars, stepped = OrderedDict(), OrderedDict(), False
         try:
             with memory if memory is not None else contextlib.nullcontext():
@@ -375,6 +376,13 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
         if k < len(aux_nets) and hasattr(aux_nets[k], 'bound_to'):
             return aux_nets[k].bound_to(self.architecture)
         return contextlib.nullcontext()
+
+    def follow_settings(self) -> None:
+        """Auxiliary nets take the settings a runner hook changed on the main parts they mirror (a head's loss
+        switch), so that they train as the real head now trains (:meth:`.AuxNet.follow_settings`)."""
+        for aux in getattr(self, 'aux_nets', ()):
+            if hasattr(aux, 'follow_settings'):
+                aux.follow_settings(self.architecture)
 
     def update_aux_weights(self) -> None:
         """After an iteration whose modules stepped (once per optimizer step, not per iteration, under gradient

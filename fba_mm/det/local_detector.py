@@ -57,6 +57,12 @@ class LocalLearningDetector(LocalLearner):
     def backbone(self):
         return self.architecture.backbone
 
+    @property
+    def detector(self):
+        """The stock detector, where mmdet's hooks look for a wrapped one (``YOLOXModeSwitchHook`` switches
+        ``model.detector.bbox_head.use_l1``; the auxiliary heads follow, :meth:`follow_settings`)."""
+        return self.architecture
+
     def live_stage(self, k: int) -> int:
         """Stage of module k's last block."""
         return self.layout.stage_index(self.backbone)[self.module_blocks(k)[-1]]

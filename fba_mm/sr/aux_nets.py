@@ -111,7 +111,8 @@ class SRSLMAuxNet(_TailLoss):
         self.trunk = partial_copy(architecture.generator, self.copied_blocks)
         self.with_cp = with_cp
         self.mirror([(f'trunk.{name}', f'generator.{name}') for name in self.copied_blocks] +
-                    [(f'tail.{name}', f'generator.{name}') for name in self.layout.tail], weight_source, ema_momentum)
+                    [(f'tail.{name}', f'generator.{name}') for name in self.layout.tail], weight_source, ema_momentum,
+                    architecture)
 
     def predict(self, feat, features: Dict[str, torch.Tensor]) -> torch.Tensor:
         feat, own = self.run_trunk(self.copied_blocks, feat, self.with_cp)

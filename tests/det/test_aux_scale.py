@@ -41,3 +41,17 @@ def test_half_resolution_roi_heads_map_rois_to_the_full_resolution_levels():
     half[:, 1:] *= 0.5
     assert torch.equal(aux.map_roi_levels(half, 4), main.map_roi_levels(rois, 4))
     assert main.finest_scale == 56
+
+
+def test_aux_heads_follow_what_a_hook_switches_on_the_main_head_but_keep_their_own_levels():
+    """A setting changed on the main head during training (as YOLOXModeSwitchHook switches use_l1) reaches the
+    auxiliary heads at the next step; the rescaled RoI level threshold, theirs since construction, stays."""
+    learner = build('faster_rcnn', scale=0.5)
+    main, aux = learner.architecture.roi_head, learner.aux_nets[0].detector.roi_head
+    assert aux.bbox_roi_extractor.finest_scale == main.bbox_roi_extractor.finest_scale * 0.5
+    main.bbox_head.reg_decoded_bbox = not main.bbox_head.reg_decoded_bbox  # a plain switch, as a hook would set
+    main.bbox_roi_extractor.finest_scale = 112  # ... and a setting the aux net set itself
+    learner.follow_settings()  # train_step calls this first
+    assert aux.bbox_head.reg_decoded_bbox == main.bbox_head.reg_decoded_bbox
+    assert aux.bbox_roi_extractor.finest_scale == 28
+    assert aux.bbox_head.training == main.bbox_head.training  # the mode is not a setting
