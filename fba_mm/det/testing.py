@@ -46,17 +46,32 @@ def benchmark_batch(architecture_cfg: dict, batch_size: int, height: int, width:
     return random_det_batch(batch_size, height, width, num_classes=num_classes, with_mask=with_mask)
 
 
+def _backbone_has_with_cp(backbone_cfg: dict) -> bool:
+    import inspect
+
+    from mmdet.registry import MODELS
+    cls = MODELS.get(backbone_cfg['type']) if isinstance(backbone_cfg['type'], str) else backbone_cfg['type']
+    return cls is not None and 'with_cp' in inspect.signature(cls.__init__).parameters
+
+
 def end_to_end_checkpointed(architecture_cfg: dict):
-    """The stock detector with activation checkpointing in every backbone block (``with_cp=True``); returns
-    ``(model config, is_local_learner)``."""
+    """The stock detector with activation checkpointing in every backbone block; returns ``(model config,
+    is_local_learner)``. A backbone with a ``with_cp`` flag (ResNet family, Swin) gets it; one without (CSPNeXt,
+    CSPDarknet) is trained by the K=1 learner with ``with_cp=True``, which trains exactly as stock training does
+    (tests/det/test_csp_detectors.py) and checkpoints every block through the layout."""
     cfg = copy.deepcopy(architecture_cfg)
-    cfg.backbone.with_cp = True
-    return cfg, False
+    if _backbone_has_with_cp(cfg.backbone):
+        cfg.backbone.with_cp = True
+        return cfg, False
+    return dict(type='LocalLearningDetector', architecture=cfg, split_points=[], with_cp=True), True
 
 
 def fba_checkpointed(fba_cfg: dict) -> dict:
     """The FBA detector with activation checkpointing in its backbone blocks and auxiliary nets' copied blocks."""
     cfg = copy.deepcopy(fba_cfg)
-    cfg.architecture.backbone.with_cp = True
+    if _backbone_has_with_cp(cfg.architecture.backbone):
+        cfg.architecture.backbone.with_cp = True
+    else:
+        cfg.with_cp = True
     cfg.aux_net = dict(cfg.get('aux_net', {}), with_cp=True)
     return cfg
