@@ -63,6 +63,7 @@ class AuxNet(BaseModule):
     def __init__(self, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self._mirrors: List[Tuple[str, str]] = []
+        self._param_mirrors: List[Tuple[str, str]] = []  # bare parameters (a DETR's level_embed)
         # tied slots: (module path here, 'p'/'b', name, source module's path in the architecture). Paths, not module
         # objects: mmengine's Runner may replace layers after construction (SyncBN <-> BN in wrap_model)
         self._hollow: List[Tuple[str, str, str, str]] = []
@@ -72,11 +73,20 @@ class AuxNet(BaseModule):
     def mirror(self, pairs: Sequence[Tuple[str, str]], weight_source: str = 'copy', ema_momentum: float = 0.995,
                architecture: Optional[nn.Module] = None) -> None:
         """Declare ``pairs`` of (path in this aux net, path in the architecture) as mirrors of main parts with
-        the same structure, and apply ``weight_source`` to them. With ``architecture``, the mirrors follow the
-        settings the main parts change later (:meth:`follow_settings`); where they differ now, they keep theirs."""
+        the same structure (modules, or bare parameters), and apply ``weight_source`` to them. With
+        ``architecture``, the mirrors follow the settings the main parts change later (:meth:`follow_settings`);
+        where they differ now, they keep theirs."""
         check_weight_source(weight_source, ema_momentum)
         self.weight_source, self.ema_momentum = weight_source, ema_momentum
-        self._mirrors = list(pairs)
+        self._mirrors = [(p, s) for p, s in pairs if not _is_parameter(self, p)]
+        self._param_mirrors = [(p, s) for p, s in pairs if _is_parameter(self, p)]
+        for path, source in self._param_mirrors:
+            parent, _, name = path.rpartition('.')
+            if weight_source == 'ema':
+                self.get_parameter(path).requires_grad_(False)
+            elif weight_source == 'tied':
+                self.get_submodule(parent)._parameters[name] = None
+                self._hollow.append((parent, 'p', name, source.rpartition('.')[0]))
         if architecture is not None:
             self._record_own_settings(architecture)
         if weight_source == 'tied':
@@ -142,6 +152,9 @@ class AuxNet(BaseModule):
             return
         for part, source in self._sources(architecture):
             part.load_state_dict(source.state_dict())
+        with torch.no_grad():
+            for path, source in self._param_mirrors:
+                self.get_parameter(path).copy_(architecture.get_parameter(source))
 
     @torch.no_grad()
     def update_from_architecture(self, architecture: nn.Module) -> None:
@@ -149,14 +162,15 @@ class AuxNet(BaseModule):
         BN's batch counter, are copied)."""
         if self.weight_source != 'ema':
             return
-        for part, source in self._sources(architecture):
-            theirs = dict(itertools.chain(source.named_parameters(), source.named_buffers()))
-            for name, w in itertools.chain(part.named_parameters(), part.named_buffers()):
-                w_main = theirs[name]
-                if w.is_floating_point():
-                    w.lerp_(w_main, 1.0 - self.ema_momentum)
-                else:
-                    w.copy_(w_main)
+        pairs = [(w, w_main) for part, source in self._sources(architecture)
+                 for (_, w), (_, w_main) in zip(itertools.chain(part.named_parameters(), part.named_buffers()),
+                                                itertools.chain(source.named_parameters(), source.named_buffers()))]
+        pairs += [(self.get_parameter(p), architecture.get_parameter(s)) for p, s in self._param_mirrors]
+        for w, w_main in pairs:
+            if w.is_floating_point():
+                w.lerp_(w_main, 1.0 - self.ema_momentum)
+            else:
+                w.copy_(w_main)
 
     def bound_to(self, architecture: nn.Module):
         """Context in which tied mirrors hold the main parts' detached parameters and a copy of their buffers."""
@@ -220,6 +234,11 @@ def _init_new_layers(module: nn.Module, done: set) -> None:
             _init_new_layers(child, done)  # a partial copy's own init_weights may touch modules it lacks
         elif callable(getattr(child, 'init_weights', None)):
             child.init_weights()
+
+
+def _is_parameter(module: nn.Module, path: str) -> bool:
+    parent, _, name = path.rpartition('.')
+    return name in module.get_submodule(parent)._parameters
 
 
 def _settings(module: nn.Module) -> dict:

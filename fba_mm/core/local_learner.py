@@ -39,6 +39,15 @@ class LocalStep(nn.Module):
         return self._learner.forward_local(self.k, feature, data_samples)
 
 
+class ParameterHolder(nn.Module):
+    """A bare parameter of a model (DINO's ``level_embed``, which sits on the detector itself) as a module of its
+    own, so that a local module's optimizer and DDP hold it like any of its parts. It holds the same parameter."""
+
+    def __init__(self, name: str, param: nn.Parameter) -> None:
+        super().__init__()
+        self.register_parameter(name, param)
+
+
 class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
     """Base of local-learning models: a stock ``architecture`` cut into K gradient-isolated local modules.
 
@@ -102,8 +111,8 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
                  init_cfg: Optional[dict] = None) -> None:
         architecture_cfg = copy.deepcopy(architecture) if isinstance(architecture, dict) else None
         with self._scope():
-            if isinstance(architecture, dict):
-                architecture = self.registry.build(architecture)
+            if isinstance(architecture, dict):  # a copy: some models edit their config (DETRs their head's)
+                architecture = self.registry.build(copy.deepcopy(architecture))
             if isinstance(data_preprocessor, dict):
                 data_preprocessor = self.registry.build(data_preprocessor)
         self.check_architecture(architecture)
@@ -280,9 +289,17 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
         """Paths of the auxiliary net that trains module ``k`` (k < K-1)."""
         return [f'aux_nets.{k}']
 
+    def part_at(self, path: str) -> nn.Module:
+        """The module at ``path``, or for a path that names a bare parameter a :class:`ParameterHolder` of it."""
+        try:
+            return self.get_submodule(path)
+        except AttributeError:
+            parent, _, name = path.rpartition('.')
+            return ParameterHolder(name, self.get_submodule(parent).get_parameter(name))
+
     def local_module_paths(self) -> List[List[str]]:
-        """For every local module, the module paths whose parameters it trains. The single source of truth
-        for the optimizer split and the DDP wrapper."""
+        """For every local module, the paths of the modules (or bare parameters) it trains. The single source of
+        truth for the optimizer split and the DDP wrapper (both read them through :meth:`part_at`)."""
         paths = []
         for k in range(self.num_modules):
             p = [path for b in self._module_blocks[k] for path in self.block_paths(b)]
@@ -296,7 +313,7 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
     def local_steps(self) -> List[LocalStep]:
         if not self._local_steps:
             self._local_steps = [
-                LocalStep(self, k, [self.get_submodule(p) for p in paths])
+                LocalStep(self, k, [self.part_at(p) for p in paths])
                 for k, paths in enumerate(self.local_module_paths())
             ]
         return self._local_steps

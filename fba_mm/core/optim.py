@@ -9,7 +9,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
 
 from .checkpoint import ARCH_PREFIX
-from .local_learner import LocalLearner, module_name
+from .local_learner import LocalLearner, ParameterHolder, module_name
 from .split import ConfigError
 
 
@@ -93,11 +93,11 @@ class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         if self.paramwise_cfg:
             params: List[Dict] = []
             for path in paths:
-                params += self._param_groups(model.get_submodule(path), path)
+                params += self._param_groups(model.part_at(path), path)
             params = [g for g in params if all(p.requires_grad for p in g['params'])]
         else:
             # one param group, in model order: the same optimizer state layout as stock training
-            params = [p for path in paths for p in model.get_submodule(path).parameters() if p.requires_grad]
+            params = [p for path in paths for p in model.part_at(path).parameters() if p.requires_grad]
         optimizer_cfg['params'] = params
         optimizer = _build_optimizer(optimizer_cfg)
         return OPTIM_WRAPPERS.build(wrapper_cfg, default_args=dict(optimizer=optimizer))
@@ -106,6 +106,8 @@ class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         """``paramwise_cfg`` groups of ``module`` at ``path``. An auxiliary net's copies of main parts are matched by
         the names of the parts they copy, so that ``custom_keys`` such as ``'backbone'`` reach them as well."""
         groups: List[Dict] = []
+        if isinstance(module, ParameterHolder):  # a bare parameter: named as in the model, for custom_keys
+            path = path.rpartition('.')[0]
         self.add_params(groups, module, prefix=path)
         as_main: List[Dict] = []
         for rel, source in (module.mirror_pairs() if hasattr(module, 'mirror_pairs') else ()):
@@ -119,7 +121,7 @@ class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         for k, paths in enumerate(groups):
             n_trainable = 0
             for path in paths:
-                for p in model.get_submodule(path).parameters():
+                for p in model.part_at(path).parameters():
                     if id(p) in owner and owner[id(p)] != module_name(k):
                         raise ConfigError(f'a parameter of {path!r} is trained by both {owner[id(p)]} and '
                                           f'{module_name(k)}: local modules must not share parameters.')

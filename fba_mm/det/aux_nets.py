@@ -200,6 +200,7 @@ class SLMAuxNet(DetAuxNet):
             sources.append(('neck.neck', 'neck'))
         sources += [(f'detector.{name}', name) for name, child in self.detector.named_children()
                     if child is not None and name not in ('backbone', 'neck', 'data_preprocessor')]
+        sources += [(f'detector.{name}', name) for name, _ in self.detector.named_parameters(recurse=False)]
         self.mirror(sources, weight_source, ema_momentum, architecture)
 
     def forward_stages(self, state, feats):

@@ -71,9 +71,12 @@ class LocalLearningDetector(LocalLearner):
         return dict(live_stage=self.live_stage(k), architecture_cfg=self.architecture_cfg)
 
     def head_paths(self) -> List[str]:
+        """Everything after the backbone: the neck and heads, a DETR's transformer, and parameters that sit on the
+        detector itself (DINO's ``level_embed``)."""
         return [f'architecture.{name}' for name, child in self.architecture.named_children()
                 if name not in ('backbone', 'data_preprocessor') and child is not None
-                and any(True for _ in child.parameters())]
+                and any(True for _ in child.parameters())] + \
+            [f'architecture.{name}' for name, _ in self.architecture.named_parameters(recurse=False)]
 
     def split_hint(self) -> str:
         frozen = getattr(self.backbone, 'frozen_stages', -1)

@@ -86,6 +86,8 @@ def head_only_copy(architecture: nn.Module, architecture_cfg: Optional[dict], tr
     else:
         shadow = partial_copy(architecture, [name for name, child in architecture.named_children()
                                              if child is not None and name not in ('backbone', 'neck')])
+        for name, param in architecture.named_parameters(recurse=False):  # DINO's level_embed
+            shadow.register_parameter(name, copy.deepcopy(param))
     shadow._modules['backbone'] = None
     if 'neck' in architecture._modules:
         shadow._modules['neck'] = None
