@@ -4,8 +4,11 @@ belongs to the last module, bare ones included (DINO's ``level_embed`` sits on t
 tied SLM auxiliary nets run the detector's own transformer and head with it. K=2/4 train with isolated gradients,
 with DINO's denoising queries and Deformable DETR's two-stage, box-refining variant; K=1 trains DINO as stock
 training does; the stripped checkpoint is the stock detector's."""
+from pathlib import Path
+
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.optim import build_optim_wrapper
 
@@ -15,15 +18,19 @@ from fba_mm.det import LocalLearningDetector
 from det_helpers import assert_k1_trains_like_stock, build_detector, det_batch
 from isolation import assert_gradients_isolated
 
+ROOT = Path(__file__).parents[2]
 STOCK = {'dino': 'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py',
          'deformable_detr': 'mmdet::deformable_detr/deformable-detr-refine-twostage_r50_16xb2-50e_coco.py'}
 SPLITS = {2: ['layer4'], 4: ['layer3', 'layer3.1', 'layer4']}
 TIED = dict(type='SLMAuxNet', weight_source='tied')
 
 
-def tiny(name: str) -> dict:
-    model = get_config(STOCK[name]).model
-    model.backbone.update(depth=18, init_cfg=None)
+def tiny(name: str, depth: int = 18) -> dict:
+    return shrink(get_config(STOCK[name]).model, depth)
+
+
+def shrink(model: dict, depth: int = 18) -> dict:
+    model.backbone.update(depth=depth, init_cfg=None)
     model.neck.in_channels = [128, 256, 512]
     model.encoder.num_layers = 1
     model.encoder.layer_cfg.ffn_cfg.feedforward_channels = 256
@@ -80,3 +87,16 @@ def test_dino_stripped_checkpoint_predicts_like_the_learner():
         assert len(a.pred_instances) > 0
         assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
         assert torch.equal(a.pred_instances.scores, b.pred_instances.scores)
+
+
+def test_the_shipped_dino_k4_config_trains_with_isolated_gradients():
+    """configs/det/dino-4scale_r50_fba-k4_8xb2-12e_coco.py, its split and auxiliary nets, on a ResNet-34 (the
+    split names layer2.2, which ResNet-18 lacks) at the tiny transformer's size."""
+    cfg = Config.fromfile(str(ROOT / 'configs' / 'det' / 'dino-4scale_r50_fba-k4_8xb2-12e_coco.py')).model
+    shrink(cfg.architecture, depth=34)
+    cfg.aux_net.with_cp = False  # mmdet's reentrant checkpointing cannot run the helper's per-module autograd.grad
+    torch.manual_seed(0)
+    learner = build_detector(cfg)
+    assert learner.num_modules == 4 and learner.aux_nets[0].weight_source == 'tied'
+    learner.init_weights()
+    assert_gradients_isolated(learner, lambda: det_batch(size=64))

@@ -91,7 +91,7 @@ def benchmark(cfg: Config, batch_size: int, input_size, rows=None, warmup: int =
             continue
         torch.manual_seed(0)
         with DefaultScope.overwrite_default_scope(scope):
-            model = MODELS.build(model_cfg).to(device)
+            model = MODELS.build(copy.deepcopy(model_cfg)).to(device)  # rows share configs; DETRs edit theirs
         model.init_weights()
         ow_cfg = dict(copy.deepcopy(optim_cfg), **(dict(constructor='LocalOptimWrapperConstructor') if local else {}))
         optim_wrapper = build_optim_wrapper(model, ow_cfg)
