@@ -85,3 +85,33 @@ def assert_k1_trains_like_stock(stock_cfg: dict, optimizer: dict, steps: int = 2
     theirs = learner.architecture.state_dict()
     for key, value in stock.state_dict().items():
         assert torch.equal(value, theirs[key]), key
+
+
+def assert_stripped_checkpoint_predicts_like_the_learner(cfg: dict, split_points, aux_net: dict = None,
+                                                         lr: float = 1e-3, size: int = 128,
+                                                         with_mask: bool = False) -> None:
+    """After a training step, the learner's auxiliary-free state dict loads strictly into the stock detector, which
+    then predicts exactly what the learner predicts (boxes, scores and, ``with_mask``, masks)."""
+    import torch
+    from mmengine.optim import build_optim_wrapper
+
+    from fba_mm.core import strip_to_architecture
+    from fba_mm.det import LocalLearningDetector
+    torch.manual_seed(0)
+    learner = LocalLearningDetector(cfg, split_points=split_points,
+                                    **({} if aux_net is None else dict(aux_net=aux_net)))
+    learner.init_weights()
+    ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor',
+                                           optimizer=dict(type='AdamW', lr=lr)))
+    learner.train_step(det_batch(size=size, with_mask=with_mask), ow)
+    stock = build_detector(cfg)
+    stock.load_state_dict(strip_to_architecture(learner.state_dict()), strict=True)
+    learner.eval(), stock.eval()
+    with torch.no_grad():
+        ours, theirs = learner.test_step(det_batch(size=size, seed=5)), stock.test_step(det_batch(size=size, seed=5))
+    for a, b in zip(ours, theirs):
+        assert len(a.pred_instances) > 0
+        assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
+        assert torch.equal(a.pred_instances.scores, b.pred_instances.scores)
+        if with_mask:
+            assert torch.equal(a.pred_instances.masks, b.pred_instances.masks)

@@ -4,13 +4,15 @@ training does, and the stripped checkpoint is the stock detector's."""
 import pytest
 import torch
 from mmengine.hub import get_config
-from mmengine.optim import build_optim_wrapper
 
-from fba_mm.core import strip_to_architecture
 from fba_mm.det import LocalLearningDetector
 from fba_mm.det.layouts import CSPLayout
 
-from det_helpers import assert_k1_trains_like_stock, build_detector, det_batch
+from det_helpers import (
+    assert_k1_trains_like_stock,
+    assert_stripped_checkpoint_predicts_like_the_learner,
+    det_batch,
+)
 from isolation import assert_gradients_isolated
 
 STOCK = {'rtmdet': 'mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py', 'yolox': 'mmdet::yolox/yolox_s_8xb8-300e_coco.py'}
@@ -61,20 +63,6 @@ def test_k1_equals_stock_training(name):
 
 @pytest.mark.parametrize('name', ['rtmdet', 'yolox'])
 def test_stripped_checkpoint_predicts_like_the_learner(name):
-    torch.manual_seed(0)
     cfg = tiny(name)
     cfg.test_cfg.score_thr = 0.0
-    learner = LocalLearningDetector(cfg, split_points=SPLITS[4], aux_net=TIED)
-    learner.init_weights()
-    ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor',
-                                           optimizer=dict(type='AdamW', lr=1e-3)))
-    learner.train_step(det_batch(size=64), ow)
-    stock = build_detector(cfg)
-    stock.load_state_dict(strip_to_architecture(learner.state_dict()), strict=True)
-    learner.eval(), stock.eval()
-    with torch.no_grad():
-        ours, theirs = learner.test_step(det_batch(size=64, seed=5)), stock.test_step(det_batch(size=64, seed=5))
-    for a, b in zip(ours, theirs):
-        assert len(a.pred_instances) > 0
-        assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
-        assert torch.equal(a.pred_instances.scores, b.pred_instances.scores)
+    assert_stripped_checkpoint_predicts_like_the_learner(cfg, SPLITS[4], TIED, size=64)

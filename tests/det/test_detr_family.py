@@ -12,10 +12,14 @@ from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.optim import build_optim_wrapper
 
-from fba_mm.core import strip_to_architecture
 from fba_mm.det import LocalLearningDetector
 
-from det_helpers import assert_k1_trains_like_stock, build_detector, det_batch
+from det_helpers import (
+    assert_k1_trains_like_stock,
+    assert_stripped_checkpoint_predicts_like_the_learner,
+    build_detector,
+    det_batch,
+)
 from isolation import assert_gradients_isolated
 
 ROOT = Path(__file__).parents[2]
@@ -71,23 +75,7 @@ def test_dino_k1_equals_stock_training():
 
 
 def test_dino_stripped_checkpoint_predicts_like_the_learner():
-    torch.manual_seed(0)
-    cfg = tiny('dino')
-    learner = LocalLearningDetector(cfg, split_points=SPLITS[4], aux_net=TIED)
-    learner.init_weights()
-    ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor',
-                                           optimizer=dict(type='AdamW', lr=1e-4)))
-    learner.train_step(det_batch(size=64), ow)
-    stock = build_detector(cfg)
-    stock.load_state_dict(strip_to_architecture(learner.state_dict()), strict=True)
-    learner.eval(), stock.eval()
-    with torch.no_grad():
-        ours, theirs = learner.test_step(det_batch(size=64, seed=5)), stock.test_step(det_batch(size=64, seed=5))
-    for a, b in zip(ours, theirs):
-        assert len(a.pred_instances) > 0
-        assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
-        assert torch.equal(a.pred_instances.scores, b.pred_instances.scores)
-
+    assert_stripped_checkpoint_predicts_like_the_learner(tiny('dino'), SPLITS[4], TIED, lr=1e-4, size=64)
 
 def test_the_shipped_dino_k4_config_trains_with_isolated_gradients():
     """configs/det/dino-4scale_r50_fba-k4_8xb2-12e_coco.py, its split and auxiliary nets, on a ResNet-34 (the

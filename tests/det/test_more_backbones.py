@@ -8,13 +8,17 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.hub import get_config
-from mmengine.optim import build_optim_wrapper
 
-from fba_mm.core import ConfigError, strip_to_architecture
+from fba_mm.core import ConfigError
 from fba_mm.det import LocalLearningDetector
 from fba_mm.det.layouts import RegNetLayout, ResNetLayout, SwinLayout
 
-from det_helpers import assert_k1_trains_like_stock, build_detector, det_batch, tiny_detector
+from det_helpers import (
+    assert_k1_trains_like_stock,
+    assert_stripped_checkpoint_predicts_like_the_learner,
+    det_batch,
+    tiny_detector,
+)
 from isolation import assert_gradients_isolated
 
 USER_PROJECT = Path(__file__).parents[1] / 'data' / 'user_layout'
@@ -83,27 +87,10 @@ def test_k1_equals_stock_training(backbone):
 
 @pytest.mark.parametrize('backbone', ['swin', 'regnet'])
 def test_stripped_checkpoint_predicts_like_the_learner(backbone):
-    torch.manual_seed(0)
     cfg, split, with_mask = (tiny_swin(), SWIN_SPLITS[4], True) if backbone == 'swin' else \
         (tiny_regnet(), ['layer2.1', 'layer3', 'layer4'], False)
     (cfg.test_cfg.rcnn if 'rcnn' in cfg.test_cfg else cfg.test_cfg).score_thr = 0.0
-    learner = LocalLearningDetector(cfg, split_points=split)
-    learner.init_weights()
-    ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor',
-                                           optimizer=dict(type='AdamW', lr=1e-3)))
-    learner.train_step(det_batch(with_mask=with_mask), ow)
-    stock = build_detector(cfg)
-    stock.load_state_dict(strip_to_architecture(learner.state_dict()), strict=True)
-    learner.eval(), stock.eval()
-    with torch.no_grad():
-        ours, theirs = learner.test_step(det_batch(seed=5)), stock.test_step(det_batch(seed=5))
-    for a, b in zip(ours, theirs):
-        assert len(a.pred_instances) > 0
-        assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
-        assert torch.equal(a.pred_instances.scores, b.pred_instances.scores)
-        if with_mask:
-            assert torch.equal(a.pred_instances.masks, b.pred_instances.masks)
-
+    assert_stripped_checkpoint_predicts_like_the_learner(cfg, split, with_mask=with_mask)
 
 @pytest.mark.parametrize('k', [2, 4])
 def test_regnet_gets_its_own_layout_and_trains_isolated(k):
