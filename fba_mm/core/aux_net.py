@@ -124,22 +124,25 @@ class AuxNet(BaseModule):
         mirrors itself (rescaled RoI levels, ``with_cp``) and the train/eval mode are its own and stay."""
         if self._own_settings is None:
             return
-        for path, source in self._mirrors:
-            for rel, main in architecture.get_submodule(source).named_modules():
-                mine = self.get_submodule(f'{path}.{rel}' if rel else path)
-                own = self._own_settings.get(f'{path}.{rel}' if rel else path, ())
-                for key, value in _settings(main).items():
-                    if key not in own and mine.__dict__.get(key, value) != value:
-                        setattr(mine, key, value)
+        for at, mine, main in self._mirrored_modules(architecture):
+            own = self._own_settings.get(at, ())
+            for key, value in _settings(main).items():
+                if key not in own and mine.__dict__.get(key, value) != value:
+                    setattr(mine, key, value)
 
     def _record_own_settings(self, architecture: nn.Module) -> None:
         """The settings in which mirrors differ from their main parts when they are declared: their own."""
         self._own_settings = {}
+        for at, mine, main in self._mirrored_modules(architecture):
+            mine = _settings(mine)
+            self._own_settings[at] = {k for k, v in _settings(main).items() if mine.get(k, v) != v}
+
+    def _mirrored_modules(self, architecture: nn.Module) -> Iterator[Tuple[str, nn.Module, nn.Module]]:
+        """(path here, module here, the main module it mirrors) for every module inside every mirror."""
         for path, source in self._mirrors:
             for rel, main in architecture.get_submodule(source).named_modules():
                 at = f'{path}.{rel}' if rel else path
-                mine = _settings(self.get_submodule(at))
-                self._own_settings[at] = {k for k, v in _settings(main).items() if mine.get(k, v) != v}
+                yield at, self.get_submodule(at), main
 
     def _sources(self, architecture: nn.Module) -> Iterator[Tuple[nn.Module, nn.Module]]:
         for path, source in self._mirrors:

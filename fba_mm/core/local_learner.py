@@ -338,7 +338,7 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
         bank.clear()
         bank.measure = memory is not None
         self.follow_settings()
-        log_vars, memory_vars, stepped = OrderedDict(), OrderedDict(), False
+        log_vars, stepped = OrderedDict(), False
         try:
             with memory if memory is not None else contextlib.nullcontext():
                 data = self.data_preprocessor(data, True)
@@ -364,7 +364,7 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
                         log_vars[f'{name}.{key}'] = value.detach()
                     log_vars[f'{name}.skipped'] = torch.tensor(float(skip))
                     if memory is not None:
-                        memory_vars.update(memory.module_done(name))
+                        memory.module_done(name)
                     # gradient isolation: module k+1 starts from a leaf
                     feature = self.detach_output(output)
                     if guard:
@@ -378,8 +378,7 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
         skips.check()
         log_vars['loss'] = log_vars[f'{module_name(self.num_modules - 1)}.loss']
         if memory is not None:
-            log_vars.update(memory_vars)
-            log_vars.update(memory.step_done(memory_vars, bank_bytes))
+            log_vars.update(memory.log_vars(bank_bytes))
         return log_vars
 
     def detach_output(self, output):

@@ -267,6 +267,7 @@ class StepMemory:
     def __init__(self, learner: nn.Module, optim_wrapper) -> None:
         self.total = TotalMemoryMeter(learner, optim_wrapper, reset_peak=False)
         self.activations = ActivationMemoryMeter(learner)
+        self.module_vars: Dict[str, torch.Tensor] = {}
 
     def __enter__(self) -> 'StepMemory':
         self.total.__enter__()
@@ -281,17 +282,19 @@ class StepMemory:
         self.activations.reset()
         self.total.window_peak()  # the prefix's (or the previous module's) window ends here
 
-    def module_done(self, name: str) -> Dict[str, torch.Tensor]:
-        out = {f'{name}.act_mib': torch.tensor(self.activations.peak_mib)}
+    def module_done(self, name: str) -> None:
+        """Module ``name`` has stepped: its ``act_mib`` and (CPU) ``total_mib``."""
+        self.module_vars[f'{name}.act_mib'] = torch.tensor(self.activations.peak_mib)
         module_total = self.total.window_peak()
         if module_total >= 0:
-            out[f'{name}.total_mib'] = torch.tensor(module_total / MiB)
-        return out
+            self.module_vars[f'{name}.total_mib'] = torch.tensor(module_total / MiB)
 
-    def step_done(self, module_vars: Dict[str, torch.Tensor], bank_bytes: int) -> Dict[str, torch.Tensor]:
-        """After :meth:`__exit__`: ``total_mib`` and its parts, ``act_mib`` (the largest module's), ``bank_mib``."""
-        out = {'total_mib': torch.tensor(self.total.peak_mib)}
+    def log_vars(self, bank_bytes: int) -> Dict[str, torch.Tensor]:
+        """After :meth:`__exit__`: every module's figures, then ``total_mib`` and its parts, ``act_mib`` (the
+        largest module's) and ``bank_mib``."""
+        out = dict(self.module_vars)
+        out['total_mib'] = torch.tensor(self.total.peak_mib)
         out.update({f'total_mib.{part}': torch.tensor(mib) for part, mib in self.total.breakdown_mib.items()})
-        out['act_mib'] = max(v for k, v in module_vars.items() if k.endswith('.act_mib'))
+        out['act_mib'] = max(v for k, v in self.module_vars.items() if k.endswith('.act_mib'))
         out['bank_mib'] = torch.tensor(bank_bytes / MiB)
         return out
