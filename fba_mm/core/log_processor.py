@@ -48,7 +48,7 @@ class LocalLogProcessor(LogProcessor):
         names = {key: key.rpartition('/') for key in scalars}  # ('train', '/', 'm1.loss') with log_with_hierarchy
         modules = [int(m.group(1)) for m in (_MODULE_KEY.fullmatch(n[2]) for n in names.values()) if m]
         last = max(modules, default=0)
-        runner, task, totals, memory = {}, {}, {}, {}
+        runner, task, loss, totals, memory = {}, {}, {}, {}, {}
         for key, value in scalars.items():
             prefix, sep, name = names[key]
             match = _MODULE_KEY.fullmatch(name)
@@ -56,7 +56,7 @@ class LocalLogProcessor(LogProcessor):
                 if name == 'total_mib':
                     memory[key] = value
                 elif name == 'loss':
-                    task[key] = value
+                    loss[key] = value
                 elif not (name.startswith('total_mib.') or name in ('act_mib', 'bank_mib')):
                     runner[key] = value
             elif int(match.group(1)) == last:
@@ -65,5 +65,4 @@ class LocalLogProcessor(LogProcessor):
                     task[prefix + sep + part] = value  # named as in stock training (the modules share the lr)
             elif match.group(2) == 'loss':
                 totals[key] = value
-        loss = {k: task.pop(k) for k in [k for k in task if names.get(k, ('', '', ''))[2] == 'loss']}
         return {**runner, **task, **loss, **totals, **memory}
