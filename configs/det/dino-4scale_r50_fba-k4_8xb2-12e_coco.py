@@ -1,8 +1,9 @@
 # DINO-4scale R50 trained with FBA K=4: the ResNet-50 cut as in the Faster R-CNN K=4 config, modules 1-3 trained by
-# SLM auxiliary nets tied to the model's own later blocks, neck, transformer (encoder, decoder, query embeddings,
-# level_embed) and head with its denoising queries, at full resolution: the detection default recipe
-# (docs/benchmarks.md). Everything after the backbone trains with module 4. The transformer's activations are not
-# cut (a split inside the encoder is not supported yet): measured in docs/det.md. Accuracy not yet trained.
+# SLM auxiliary nets tied to the model's own later blocks, neck, first encoder layer (SLM reads the encoder as the last
+# stage: one block of each later stage), decoder and head with its denoising queries, at full resolution: the
+# detection default recipe (docs/benchmarks.md). Module 4 trains layer4, the neck, the six encoder layers and
+# everything after them; dino-4scale_r50_fba-k6_8xb2-12e_coco.py also cuts the encoder. Measured in docs/det.md.
+# Accuracy not yet trained.
 _base_ = 'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py'
 custom_imports = dict(imports=['fba_mm.det'], allow_failed_imports=False)
 

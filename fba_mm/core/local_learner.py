@@ -145,10 +145,15 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
     def network(self) -> nn.Module:
         return self.architecture.get_submodule(self.network_path)
 
+    def trunk_stages(self) -> 'OrderedDict[str, List[str]]':
+        """Stage name -> its blocks, in forward order: the layout's stages of the network, and for an adapter that
+        cuts on past it (a DETR's encoder layers, :mod:`fba_mm.det.detr`) its own after them."""
+        return self.layout.structure(self.network)
+
     def trunk_blocks(self) -> 'OrderedDict[str, nn.Module]':
         """The cuttable blocks in forward order, by the names split points use (``'layer2.0'``, ``'body.3'``)."""
-        net = self.network
-        return OrderedDict((name, net.get_submodule(name)) for name in self.layout.blocks(net))
+        return OrderedDict((name, self.get_submodule(self.block_path(name)))
+                           for blocks in self.trunk_stages().values() for name in blocks)
 
     def block_path(self, name: str) -> str:
         """Module path (relative to the learner) of the trunk block called ``name``."""
@@ -207,7 +212,7 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
         if k == 0 and self.stem_trainable:
             state, items = self.layout.forward_stem(net, state)
             produced.update(items)
-        state = self.layout.run_blocks(net, self.module_blocks(k), state, produced, with_cp=self.with_cp)
+        state = self.run_module(k, state, produced, data_samples)
         if k == self.num_modules - 1:
             features = {**self.feature_bank.for_head(), **produced}
             return state, (self.predict_head(state, features, data_samples) if predict else
@@ -217,6 +222,11 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
         features = {**self.feature_bank.for_aux(), **produced}
         return state, (self.predict_aux(k, state, features, data_samples) if predict else
                        self.forward_aux(k, state, features, data_samples))
+
+    def run_module(self, k: int, state, produced: Dict[str, torch.Tensor], data_samples):
+        """Module ``k``'s blocks on ``state`` (each stage's exit after its last block); what the bank carries from
+        them is added to ``produced``."""
+        return self.layout.run_blocks(self.network, self.module_blocks(k), state, produced, with_cp=self.with_cp)
 
     def split_hint(self) -> str:
         """Adapter-specific advice appended to split errors."""
@@ -265,7 +275,7 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
             else:
                 points = list(self._split_cfg)
             starts = resolve_split_points(points, names, first if not stem_trainable else -1,
-                                          stages=self.layout.structure(self.network) if self.layout else None)
+                                          stages=self.trunk_stages() if self.layout else None)
         except ConfigError as e:
             raise ConfigError(f'{type(self).__name__}: {e} {self.split_hint()}'.strip()) from None
         if any(trainable[first:]) and not all(trainable[first:]):

@@ -33,11 +33,14 @@ class DetAuxNet(AuxNet):
 
     #: True: the strategy sees the live feature alone (bank and completed earlier stages are dropped)
     live_only = False
+    #: the strategy can train a module that ends inside a DETR's encoder (whose output is tokens, not a map)
+    trains_encoder_layers = False
 
     def __init__(self, architecture: nn.Module, live_stage: int, architecture_cfg: Optional[dict] = None,
                  module_index: Optional[int] = None, num_modules: Optional[int] = None,
                  later_blocks: Optional[Sequence[str]] = None, layout: Optional[BackboneLayout] = None,
-                 scale: float = 1.0, scale_priors: bool = True, loss_weight: float = 1.0, init_cfg=None) -> None:
+                 scale: float = 1.0, scale_priors: bool = True, loss_weight: float = 1.0, cuts_encoder: bool = False,
+                 init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         backbone = architecture.backbone
         self.layout = layout or find_layout(backbone, what='backbone', kind=BackboneLayout)
@@ -50,21 +53,42 @@ class DetAuxNet(AuxNet):
         self.live_stage = live_stage
         self.loss_weight = loss_weight
         self.module_index, self.num_modules = module_index, num_modules
-        self.later_blocks = None if later_blocks is None else list(later_blocks)
         stage_of = self.layout.stage_index(backbone)
+        # the backbone's blocks after module k (a DETR's cut encoder layers are not the backbone's)
+        self.later_blocks = None if later_blocks is None else [b for b in later_blocks if b in stage_of]
         # module k ended at its stage's last block (so the learner ran the stage's exit), or inside the stage
         self.stage_done = not self.later_blocks or stage_of[self.later_blocks[0]] != live_stage
         self.norm_eval = getattr(backbone, 'norm_eval', False)
+        # module k ends in a DETR's cut encoder (or at the backbone's end, where the way into the encoder runs): its
+        # output is the encoder's state (fba_mm.det.detr), from which the detector's pre_decoder, decoder and head run
+        self.cuts_encoder = cuts_encoder
+        self.in_encoder = cuts_encoder and live_stage == len(self.layout.stages(backbone))
+        if self.in_encoder and not self.trains_encoder_layers:
+            raise ConfigError(f'aux_net={type(self).__name__} cannot train module {module_index}, which ends in the '
+                              "transformer's encoder: its output is tokens. Use aux_net=dict(type='SLMAuxNet'), or "
+                              'end every module but the last inside the backbone.')
+        if self.in_encoder and scale != 1:
+            raise ConfigError(f'aux_net.scale={scale}: module {module_index} ends in the transformer\'s encoder, whose '
+                              'tokens cannot be pooled; use scale=1.')
 
-    def build_neck_and_heads(self, architecture: nn.Module, train_cfg: Optional[dict], fresh: bool = False) -> None:
-        """Copy the neck (behind a :class:`FeatureBankNeck`) and the heads; ``fresh``: with new weights
-        (:func:`~fba_mm.core.fresh_copy`). Subclasses call this after building their own layers (the registration
-        order is the parameter order, which optimizer checkpoints rely on)."""
+    def build_neck_and_heads(self, architecture: nn.Module, train_cfg: Optional[dict], fresh: bool = False,
+                             encoder_layers: Optional[int] = None) -> None:
+        """Copy the neck (behind a :class:`FeatureBankNeck`; none for a module that ends in the encoder) and the
+        heads; ``fresh``: with new weights (:func:`~fba_mm.core.fresh_copy`); ``encoder_layers``: where the learner
+        cuts a DETR's encoder, how many of its first layers the copy keeps. Subclasses call this after building their
+        own layers (the registration order is the parameter order, which optimizer checkpoints rely on)."""
         backbone, layout = architecture.backbone, self.layout
         neck = copy.deepcopy(architecture.neck) if getattr(architecture, 'neck', None) is not None else None
-        self.neck = FeatureBankNeck(neck, layout.out_indices(backbone), layout.stage_channels(backbone),
-                                    layout.stage_strides(backbone))
+        self.neck = None if self.in_encoder else FeatureBankNeck(
+            neck, layout.out_indices(backbone), layout.stage_channels(backbone), layout.stage_strides(backbone))
         self.detector = head_only_copy(architecture, self.architecture_cfg, train_cfg)
+        if self.cuts_encoder:
+            keep = 0 if self.in_encoder else len(self.detector.encoder.layers) if encoder_layers is None \
+                else encoder_layers
+            self.detector.encoder.layers = self.detector.encoder.layers[:keep]
+            if self.in_encoder:  # the way into the encoder (level_embed) ran before module k's output
+                for name in list(self.detector._parameters):
+                    self.detector._parameters[name] = None
         if fresh:
             self.neck, self.detector = fresh_copy(self.neck), fresh_copy(self.detector)
         if self.scale < 1 and self.scale_priors:
@@ -101,14 +125,22 @@ class DetAuxNet(AuxNet):
     def _pooled(self, feature: torch.Tensor) -> torch.Tensor:
         return F.avg_pool2d(feature, self._pool, ceil_mode=True)
 
+    def head_inputs(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None):
+        """What the heads run from: (neck features, encoder state, data samples at this net's resolution); a module
+        that ends in a DETR's encoder hands its state on as it is."""
+        if self.in_encoder:
+            return None, state, data_samples
+        feats, data_samples = self.neck_features(state, stage_feats, data_samples, bank)
+        return feats, None, data_samples
+
     def predict(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None) -> list:
         """The detections of this net's heads (boxes in the original image's coordinates): what its loss trains."""
-        feats, scaled = self.neck_features(state, stage_feats, data_samples, bank)
-        return predict_from_features(self.detector, feats, scaled)
+        feats, encoder_state, scaled = self.head_inputs(state, stage_feats, data_samples, bank)
+        return predict_from_features(self.detector, feats, scaled, encoder_state=encoder_state)
 
     def forward(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None) -> Dict:
-        feats, data_samples = self.neck_features(state, stage_feats, data_samples, bank)
-        losses = loss_from_features(self.detector, feats, data_samples)
+        feats, encoder_state, data_samples = self.head_inputs(state, stage_feats, data_samples, bank)
+        losses = loss_from_features(self.detector, feats, data_samples, encoder_state=encoder_state)
         if self.loss_weight != 1.0:
             losses = {k: _scale(v, self.loss_weight) if 'loss' in k else v for k, v in losses.items()}
         return losses
@@ -171,6 +203,8 @@ class SLMAuxNet(DetAuxNet):
                                   train_cfg=dict(rcnn=dict(sampler=dict(num=128)))))
     """
 
+    trains_encoder_layers = True
+
     def __init__(self, architecture: nn.Module, live_stage: int, depth: int = 1, train_cfg: Optional[dict] = None,
                  with_cp: bool = False, weight_source: str = 'copy', ema_momentum: float = 0.995, **kwargs) -> None:
         super().__init__(architecture, live_stage, **kwargs)
@@ -180,7 +214,7 @@ class SLMAuxNet(DetAuxNet):
         backbone, layout = architecture.backbone, self.layout
         stages = list(layout.stages(backbone).values())
         # the live stage's exit if module k ended inside it, then per later stage its first blocks and its exit
-        paths = [] if self.stage_done else layout.exit_parts(backbone, live_stage)
+        paths = [] if self.stage_done or self.in_encoder else layout.exit_parts(backbone, live_stage)
         self.later_stages = []
         for t in range(live_stage + 1, len(stages)):
             self.later_stages.append((t, stages[t][:depth]))
@@ -194,12 +228,17 @@ class SLMAuxNet(DetAuxNet):
                 block = self.trunk.get_submodule(name)
                 if hasattr(block, 'with_cp'):
                     block.with_cp = with_cp
-        self.build_neck_and_heads(architecture, train_cfg)
+        # a cut encoder is the last stage: its first depth layers, or none after a module that ends in it
+        self.build_neck_and_heads(architecture, train_cfg, encoder_layers=depth)
         sources = [(f'trunk.{p}', f'backbone.{p}') for p in paths]  # (path here, path in the architecture)
-        if self.neck.neck is not None:
+        if self.neck is not None and self.neck.neck is not None:
             sources.append(('neck.neck', 'neck'))
+        cut = ('encoder', ) if self.cuts_encoder else ()  # the layers it keeps, one by one
         sources += [(f'detector.{name}', name) for name, child in self.detector.named_children()
-                    if child is not None and name not in ('backbone', 'neck', 'data_preprocessor')]
+                    if child is not None and name not in ('backbone', 'neck', 'data_preprocessor', *cut)]
+        if cut:
+            sources += [(f'detector.encoder.layers.{i}', f'encoder.layers.{i}')
+                        for i in range(len(self.detector.encoder.layers))]
         sources += [(f'detector.{name}', name) for name, _ in self.detector.named_parameters(recurse=False)]
         self.mirror(sources, weight_source, ema_momentum, architecture)
 

@@ -1,10 +1,12 @@
 """Local learning for stock mmdet detectors."""
+from collections import OrderedDict
 from typing import Dict, List
 
 from mmdet.registry import MODELS
 
 from fba_mm.core import LocalLearner
 
+from . import detr
 from .layouts import BackboneLayout, stage_features, stage_key
 from .utils import check_detector, loss_from_features, predict_from_features
 
@@ -63,20 +65,78 @@ class LocalLearningDetector(LocalLearner):
         ``model.detector.bbox_head.use_l1``; the auxiliary heads follow, :meth:`follow_settings`)."""
         return self.architecture
 
+    @property
+    def cuts_encoder(self) -> bool:
+        """The trunk goes on past the backbone into a DETR's encoder layers (:mod:`fba_mm.det.detr`)."""
+        return detr.cuts_encoder(self.architecture)
+
+    def trunk_stages(self):
+        stages = super().trunk_stages()
+        if self.cuts_encoder:
+            stages = OrderedDict(stages, **{detr.ENCODER: detr.encoder_blocks(self.architecture)})
+        return stages
+
+    def block_path(self, name: str) -> str:
+        return f'architecture.{name}' if name.startswith(f'{detr.ENCODER}.') else super().block_path(name)
+
+    def block_paths(self, name: str) -> List[str]:
+        """Modules trained with block ``name``; with the backbone's last block, where the encoder is cut, the way
+        into it (the neck, ``level_embed``)."""
+        if name.startswith(f'{detr.ENCODER}.'):
+            return [self.block_path(name)]
+        paths = super().block_paths(name)
+        if self.cuts_encoder and name == self.layout.blocks(self.backbone)[-1]:
+            paths += [f'architecture.{p}' for p in detr.entry_paths(self.architecture)]
+        return paths
+
+    def set_epoch(self, epoch: int) -> None:
+        """What mmdet's ``SetEpochInfoHook`` calls before every epoch: passed on to the stock detector and to every
+        auxiliary net's copy of its heads, so that a detector that switches how it trains by epoch switches in
+        every module. The stock detector must define ``set_epoch`` (no mmdet 3.3 detector does; TOOD reads the epoch
+        from the message hub, which reaches the auxiliary heads without this hook)."""
+        if not callable(getattr(self.architecture, 'set_epoch', None)):
+            raise AttributeError(
+                f'{type(self.architecture).__name__} has no set_epoch, so mmdet\'s SetEpochInfoHook cannot set its '
+                'epoch (it fails the same way on the stock detector). Remove SetEpochInfoHook from custom_hooks, or '
+                'define set_epoch in the detector.')
+        self.architecture.set_epoch(epoch)
+        for aux in self.aux_nets:
+            if callable(getattr(getattr(aux, 'detector', None), 'set_epoch', None)):
+                aux.detector.set_epoch(epoch)
+
     def live_stage(self, k: int) -> int:
-        """Stage of module k's last block."""
-        return self.layout.stage_index(self.backbone)[self.module_blocks(k)[-1]]
+        """Stage of module k's last block (the encoder counts as the stage after the backbone's last)."""
+        stage_of = self.layout.stage_index(self.backbone)
+        last = self.module_blocks(k)[-1]
+        if self.cuts_encoder and (last not in stage_of or last == self.layout.blocks(self.backbone)[-1]):
+            return len(self.layout.stages(self.backbone))
+        return stage_of[last]
 
     def aux_net_args(self, k: int) -> dict:
-        return dict(live_stage=self.live_stage(k), architecture_cfg=self.architecture_cfg)
+        return dict(live_stage=self.live_stage(k), architecture_cfg=self.architecture_cfg,
+                    cuts_encoder=self.cuts_encoder)
 
     def head_paths(self) -> List[str]:
         """Everything after the backbone: the neck and heads, a DETR's transformer, and parameters that sit on the
-        detector itself (DINO's ``level_embed``)."""
+        detector itself (DINO's ``level_embed``); where the encoder is cut, less what its blocks train."""
+        cut = (detr.ENCODER, *detr.entry_paths(self.architecture)) if self.cuts_encoder else ()
         return [f'architecture.{name}' for name, child in self.architecture.named_children()
-                if name not in ('backbone', 'data_preprocessor') and child is not None
+                if name not in ('backbone', 'data_preprocessor', *cut) and child is not None
                 and any(True for _ in child.parameters())] + \
-            [f'architecture.{name}' for name, _ in self.architecture.named_parameters(recurse=False)]
+            [f'architecture.{name}' for name, _ in self.architecture.named_parameters(recurse=False) if name not in cut]
+
+    def run_module(self, k, state, produced, data_samples):
+        """The backbone's blocks through its layout; where the encoder is cut, after the backbone's last block the
+        neck and ``pre_transformer`` (:func:`~fba_mm.det.detr.enter_encoder`), then the module's encoder layers."""
+        blocks = self.module_blocks(k)
+        backbone_blocks = [b for b in blocks if not b.startswith(f'{detr.ENCODER}.')]
+        state = self.layout.run_blocks(self.backbone, backbone_blocks, state, produced, with_cp=self.with_cp)
+        if self.cuts_encoder and backbone_blocks and backbone_blocks[-1] == self.layout.blocks(self.backbone)[-1]:
+            features = {**self.feature_bank.for_head(), **produced}
+            state = detr.enter_encoder(self.architecture, self.neck_output(features), data_samples)
+        for name in blocks[len(backbone_blocks):]:
+            state = detr.run_encoder_layer(self.get_submodule(self.block_path(name)), state, self.with_cp)
+        return state
 
     def split_hint(self) -> str:
         frozen = getattr(self.backbone, 'frozen_stages', -1)
@@ -89,9 +149,13 @@ class LocalLearningDetector(LocalLearner):
         return neck(feats) if neck is not None else feats
 
     def forward_head(self, state, features, data_samples):
+        if self.cuts_encoder:  # the encoder's output: pre_decoder, the decoder and the head
+            return loss_from_features(self.architecture, None, data_samples, encoder_state=state)
         return loss_from_features(self.architecture, self.neck_output(features), data_samples)
 
     def predict_head(self, state, features, data_samples=None):
+        if self.cuts_encoder:
+            return predict_from_features(self.architecture, None, data_samples, encoder_state=state)
         return predict_from_features(self.architecture, self.neck_output(features), data_samples)
 
     def aux_stage_features(self, k: int, features) -> Dict:

@@ -54,22 +54,34 @@ def _backbone_has_with_cp(backbone_cfg: dict) -> bool:
     return cls is not None and 'with_cp' in inspect.signature(cls.__init__).parameters
 
 
+def _encoder_is_cut(architecture_cfg: dict) -> bool:
+    from mmdet.registry import MODELS
+
+    from .detr import cuts_encoder
+    cls = architecture_cfg['type']
+    cls = MODELS.get(cls) if isinstance(cls, str) else cls
+    return isinstance(cls, type) and cuts_encoder(cls)
+
+
 def end_to_end_checkpointed(architecture_cfg: dict):
-    """The stock detector with activation checkpointing in every backbone block; returns ``(model config,
-    is_local_learner)``. A backbone with a ``with_cp`` flag (ResNet family, Swin) gets it; one without (CSPNeXt,
-    CSPDarknet) is trained by the K=1 learner with ``with_cp=True``, which trains exactly as stock training does
-    (tests/det/test_csp_detectors.py) and checkpoints every block through the layout."""
+    """The stock detector with activation checkpointing in every backbone block and, for Deformable DETR and DINO,
+    every encoder layer (as mmdet's ``projects/example_largemodel`` checkpoints DINO); returns ``(model config,
+    is_local_learner)``. A ResNet or Swin backbone of any other detector gets its ``with_cp`` flag; the rest (CSPNeXt,
+    CSPDarknet, the DETRs' encoders) are trained by the K=1 learner with ``with_cp=True``, which trains exactly as stock
+    training does (tests/det/test_csp_detectors.py, test_detr_family.py) and checkpoints every block of its trunk,
+    encoder layers included, through the layout."""
     cfg = copy.deepcopy(architecture_cfg)
-    if _backbone_has_with_cp(cfg.backbone):
+    if _backbone_has_with_cp(cfg.backbone) and not _encoder_is_cut(cfg):
         cfg.backbone.with_cp = True
         return cfg, False
     return dict(type='LocalLearningDetector', architecture=cfg, split_points=[], with_cp=True), True
 
 
 def fba_checkpointed(fba_cfg: dict) -> dict:
-    """The FBA detector with activation checkpointing in its backbone blocks and auxiliary nets' copied blocks."""
+    """The FBA detector with activation checkpointing in its trunk's blocks (backbone, a DETR's encoder layers) and
+    its auxiliary nets' copied blocks."""
     cfg = copy.deepcopy(fba_cfg)
-    if _backbone_has_with_cp(cfg.architecture.backbone):
+    if _backbone_has_with_cp(cfg.architecture.backbone) and not _encoder_is_cut(cfg.architecture):
         cfg.architecture.backbone.with_cp = True
     else:
         cfg.with_cp = True

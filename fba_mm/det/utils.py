@@ -1,5 +1,6 @@
 """How fba_mm.det runs a stock mmdet detector: its loss from given features, a copy of its heads, rescaled
 targets."""
+import contextlib
 import copy
 import math
 from typing import Dict, Optional, Sequence, Tuple
@@ -19,30 +20,43 @@ def check_detector(detector: nn.Module) -> None:
                               'a backbone (two-stage, single-stage or DETR-style detectors built on extract_feat).')
 
 
-def loss_from_features(detector: nn.Module, feats: Sequence[torch.Tensor], data_samples) -> Dict:
-    """``detector.loss`` starting from given neck-level features instead of images.
+def loss_from_features(detector: nn.Module, feats: Sequence[torch.Tensor], data_samples,
+                       encoder_state: Optional[dict] = None) -> Dict:
+    """``detector.loss`` starting from given neck-level features instead of images, or for a DETR whose encoder
+    is cut (:mod:`fba_mm.det.detr`) from its last encoder layer's output state.
 
-    Every mmdet detector's ``loss`` begins with ``x = self.extract_feat(batch_inputs)``; replacing that one
-    call keeps the stock head logic (RPN proposals, RoI sampling, loss names) exactly as it is.
+    Every mmdet detector's ``loss`` begins with ``x = self.extract_feat(batch_inputs)``, and a DETR's transformer
+    with ``pre_transformer`` and ``forward_encoder``; replacing those calls keeps the stock head logic (RPN
+    proposals, RoI sampling, denoising queries, loss names) exactly as it is.
     """
-    feats = tuple(feats)
-    detector.extract_feat = lambda _batch_inputs: feats
-    try:
+    with _running_from(detector, feats, encoder_state):
         return detector.loss(None, data_samples)
-    finally:
-        del detector.extract_feat
 
 
-def predict_from_features(detector: nn.Module, feats: Sequence[torch.Tensor], data_samples) -> list:
+def predict_from_features(detector: nn.Module, feats: Sequence[torch.Tensor], data_samples,
+                          encoder_state: Optional[dict] = None) -> list:
     """``detector.predict`` (``rescale=True``: boxes in the original image's coordinates) from given neck-level
-    features, as :func:`loss_from_features` does for the loss. Returns new data samples: mmdet writes the
-    predictions into the samples it is given, and the caller's may be shared by several predictions."""
-    feats = tuple(feats)
-    detector.extract_feat = lambda _batch_inputs: feats
-    try:
+    features or encoder state, as :func:`loss_from_features` does for the loss. Returns new data samples: mmdet
+    writes the predictions into the samples it is given, and the caller's may be shared by several predictions."""
+    with _running_from(detector, feats, encoder_state):
         return detector.predict(None, [sample.clone() for sample in data_samples], rescale=True)
+
+
+@contextlib.contextmanager
+def _running_from(detector: nn.Module, feats, encoder_state):
+    patches = dict(extract_feat=lambda _batch_inputs: None if feats is None else tuple(feats))
+    if encoder_state is not None:
+        patches.update(
+            pre_transformer=lambda _feats, _samples: ({}, dict(encoder_state['decoder_inputs'])),
+            forward_encoder=lambda: dict(memory=encoder_state['query'], memory_mask=encoder_state['key_padding_mask'],
+                                         spatial_shapes=encoder_state['spatial_shapes']))
+    for name, fn in patches.items():
+        setattr(detector, name, fn)
+    try:
+        yield
     finally:
-        del detector.extract_feat
+        for name in patches:
+            delattr(detector, name)
 
 
 def pyramid(stage_feats: Dict[int, torch.Tensor], out_indices: Sequence[int], channels: Sequence[int],

@@ -3,7 +3,7 @@
 belongs to the last module, bare ones included (DINO's ``level_embed`` sits on the detector itself), and the
 tied SLM auxiliary nets run the detector's own transformer and head with it. K=2/4 train with isolated gradients,
 with DINO's denoising queries and Deformable DETR's two-stage, box-refining variant; K=1 trains DINO as stock
-training does; the stripped checkpoint is the stock detector's."""
+training does; the stripped checkpoint is the stock detector's. A split point may cut the encoder's layers."""
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.optim import build_optim_wrapper
 
+from fba_mm.core import ConfigError
 from fba_mm.det import LocalLearningDetector
 
 from det_helpers import (
@@ -27,6 +28,8 @@ STOCK = {'dino': 'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py',
          'deformable_detr': 'mmdet::deformable_detr/deformable-detr-refine-twostage_r50_16xb2-50e_coco.py'}
 SPLITS = {2: ['layer4'], 4: ['layer3', 'layer3.1', 'layer4']}
 TIED = dict(type='SLMAuxNet', weight_source='tied')
+#: K=4 with the last cut inside a three-layer encoder: module 3 is layer4, the neck and encoder layer 0
+ENCODER_SPLIT = ['layer3', 'layer4', 'encoder.layers.1']
 
 
 def tiny(name: str, depth: int = 18) -> dict:
@@ -77,14 +80,70 @@ def test_dino_k1_equals_stock_training():
 def test_dino_stripped_checkpoint_predicts_like_the_learner():
     assert_stripped_checkpoint_predicts_like_the_learner(tiny('dino'), SPLITS[4], TIED, lr=1e-4, size=64)
 
-def test_the_shipped_dino_k4_config_trains_with_isolated_gradients():
-    """configs/det/dino-4scale_r50_fba-k4_8xb2-12e_coco.py, its split and auxiliary nets, on a ResNet-34 (the
-    split names layer2.2, which ResNet-18 lacks) at the tiny transformer's size."""
-    cfg = Config.fromfile(str(ROOT / 'configs' / 'det' / 'dino-4scale_r50_fba-k4_8xb2-12e_coco.py')).model
+@pytest.mark.parametrize('config, num_modules', [('dino-4scale_r50_fba-k4_8xb2-12e_coco.py', 4),
+                                                 ('dino-4scale_r50_fba-k6_8xb2-12e_coco.py', 6)])
+def test_the_shipped_dino_configs_train_with_isolated_gradients(config, num_modules):
+    """configs/det/dino-4scale_r50_fba-k{4,6}_*.py, their splits and auxiliary nets, on a ResNet-34 (the split names
+    layer2.2, which ResNet-18 lacks) at the tiny transformer's size with DINO's six encoder layers."""
+    cfg = Config.fromfile(str(ROOT / 'configs' / 'det' / config)).model
     shrink(cfg.architecture, depth=34)
+    cfg.architecture.encoder.num_layers = 6
     cfg.aux_net.with_cp = False  # mmdet's reentrant checkpointing cannot run the helper's per-module autograd.grad
     torch.manual_seed(0)
     learner = build_detector(cfg)
-    assert learner.num_modules == 4 and learner.aux_nets[0].weight_source == 'tied'
+    assert learner.num_modules == num_modules and learner.aux_nets[0].weight_source == 'tied'
     learner.init_weights()
     assert_gradients_isolated(learner, lambda: det_batch(size=64))
+
+
+def with_encoder_layers(name: str, num_layers: int = 3) -> dict:
+    cfg = tiny(name)
+    cfg.encoder.num_layers = num_layers
+    return cfg
+
+
+@pytest.mark.parametrize('name, weight_source', [('dino', 'tied'), ('deformable_detr', 'tied'), ('dino', 'copy')])
+def test_a_split_point_cuts_the_encoder(name, weight_source):
+    """Modules 1-2 end in the backbone, module 3 in the encoder; each trains only by its own loss. SLM treats the
+    encoder as the last stage: the auxiliary nets of modules 1-2 run its first layer, module 3's runs none (the
+    decoder and head on its tokens); module 3 trains the neck and level_embed, the way into the encoder."""
+    torch.manual_seed(0)
+    learner = LocalLearningDetector(with_encoder_layers(name), split_points=ENCODER_SPLIT,
+                                    aux_net=dict(type='SLMAuxNet', weight_source=weight_source))
+    assert learner.module_blocks(2) == ['layer4.0', 'layer4.1', 'encoder.layers.0']
+    assert learner.module_blocks(3) == ['encoder.layers.1', 'encoder.layers.2']
+    paths = learner.local_module_paths()
+    assert {'architecture.neck', 'architecture.level_embed'} <= set(paths[2])
+    assert not any(p.startswith(('architecture.neck', 'architecture.level_embed', 'architecture.encoder.layers.0'))
+                   for p in paths[3])
+    assert [len(aux.detector.encoder.layers) for aux in learner.aux_nets] == [1, 1, 0]
+    assert learner.aux_nets[2].neck is None
+    learner.init_weights()
+    assert_gradients_isolated(learner, lambda: det_batch(size=64))
+
+
+def test_with_the_encoder_cut_k1_still_trains_like_stock_and_the_checkpoint_is_stock():
+    """K=1 runs the encoder layer by layer (the trunk's last stage) and matches stock training bit for bit; after a
+    step with the encoder cut, the stripped checkpoint loads strictly into the stock DINO and predicts alike."""
+    assert_k1_trains_like_stock(with_encoder_layers('dino'), dict(type='AdamW', lr=1e-4, weight_decay=1e-4), size=64)
+    assert_stripped_checkpoint_predicts_like_the_learner(with_encoder_layers('dino'), ENCODER_SPLIT, TIED, lr=1e-4,
+                                                         size=64)
+
+
+def test_every_module_predicts_with_the_encoder_cut():
+    """predict_by_module: the auxiliary net of the module that ends in the encoder decodes its tokens."""
+    torch.manual_seed(0)
+    learner = LocalLearningDetector(with_encoder_layers('dino'), split_points=ENCODER_SPLIT, aux_net=TIED)
+    learner.init_weights()
+    learner.eval()
+    data = learner.data_preprocessor(det_batch(size=64), False)
+    predictions = learner.predict_by_module(data['inputs'], data['data_samples'])
+    assert len(predictions) == 4
+    for module in predictions:
+        assert all(len(sample.pred_instances) == 30 for sample in module)  # max_per_img of the tiny config
+    assert not torch.equal(predictions[2][0].pred_instances.scores, predictions[3][0].pred_instances.scores)
+
+
+def test_only_slm_trains_a_module_that_ends_in_the_encoder():
+    with pytest.raises(ConfigError, match='module 2, which ends in the transformer.s encoder.*SLMAuxNet'):
+        LocalLearningDetector(with_encoder_layers('dino'), split_points=ENCODER_SPLIT, aux_net=dict(type='DGLAuxNet'))

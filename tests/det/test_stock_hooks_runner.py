@@ -9,12 +9,7 @@ unlisted, and each reaches what it should.
   the learner's weights: the checkpoint's ``state_dict`` holds the averages, as mmdet saves them, and so does the
   auxiliary-free ``*_stock.pth``, which the stock config loads strictly.
 """
-import glob
-import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -23,16 +18,12 @@ from mmengine.config import Config
 from fba_mm.core.checkpoint import load_checkpoint_file
 from fba_mm.det.demo_data import make_demo_det
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from runner_helpers import CLASSES, PIPELINE, ROOT, coco_dataset, on_demo_data, train_with_tools
+
 CONFIGS = {'rtmdet': 'configs/det/rtmdet_s_fba-k4_8xb32-300e_coco.py',
            'yolox': 'configs/det/yolox_s_fba-k4_8xb8-300e_coco.py'}
-ENV = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
 MAX_EPOCHS = 3  # YOLOX switches its loss (num_last_epochs=1) and RTMDet its pipeline (switch_epoch=1) at epoch 2
 WIDTHS = [32, 64, 128]  # widen_factor 0.125 of the stages the neck reads
-
-PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
-            dict(type='Resize', scale=(96, 96), keep_ratio=True), dict(type='PackDetInputs')]
-CLASSES = ('circle', 'square', 'triangle', 'star', 'ring', 'cross')
 
 
 def tiny_config(name: str, data_root: str, path) -> list:
@@ -44,20 +35,11 @@ def tiny_config(name: str, data_root: str, path) -> list:
     arch.neck.update(in_channels=WIDTHS, out_channels=WIDTHS[0], num_csp_blocks=1)
     arch.bbox_head.update(num_classes=len(CLASSES), in_channels=WIDTHS[0], feat_channels=WIDTHS[0])
     arch.data_preprocessor.batch_augments = None  # YOLOX's would resize the batch to 480-800 px
-    coco = dict(type='CocoDataset', data_root=data_root + '/', ann_file='train.json', data_prefix=dict(img='train/'),
-                metainfo=dict(classes=CLASSES), filter_cfg=dict(filter_empty_gt=True))
+    dataset = None
     if name == 'yolox':  # YOLOXModeSwitchHook needs the stock MultiImageMixDataset (it turns its mosaic off)
-        dataset = dict(type='MultiImageMixDataset', dataset=dict(coco, pipeline=PIPELINE[:2]), pipeline=PIPELINE[2:])
-    else:
-        dataset = dict(coco, pipeline=PIPELINE)
-    cfg.train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False, dataset=dataset,
-                                sampler=dict(type='DefaultSampler', shuffle=True))
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-    cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
-    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=MAX_EPOCHS, val_interval=100)
-    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=1)]
-    cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint.update(interval=1, max_keep_ckpts=1)
+        dataset = dict(type='MultiImageMixDataset', dataset=dict(coco_dataset(data_root), pipeline=PIPELINE[:2]),
+                       pipeline=PIPELINE[2:])
+    on_demo_data(cfg, data_root, MAX_EPOCHS, dataset)
     for hook in cfg.custom_hooks:
         if hook.type == 'YOLOXModeSwitchHook':
             hook.num_last_epochs = 1
@@ -78,12 +60,7 @@ def train(name, data_root, tmp_path):
     assert hooks == {'yolox': ['YOLOXModeSwitchHook', 'SyncNormHook', 'EMAHook'],
                      'rtmdet': ['EMAHook', 'PipelineSwitchHook']}[name]  # the stock ones, unlisted by the config
     work = tmp_path / 'work'
-    result = subprocess.run([sys.executable, 'tools/train.py', str(config), '--work-dir', str(work)], cwd=ROOT,
-                            env=ENV, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-5000:]
-    rows = [json.loads(line) for path in glob.glob(str(work / '*' / 'vis_data' / 'scalars.json'))
-            for line in open(path)]
-    log = ''.join(open(p).read() for p in glob.glob(str(work / '*' / '*.log')))
+    rows, log = train_with_tools(config, work)
     return work, [r for r in rows if 'm4.loss' in r], log
 
 
