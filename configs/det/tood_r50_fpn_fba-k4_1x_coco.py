@@ -1,8 +1,8 @@
-# TOOD R50-FPN on COCO, trained by FBA with K=4 local modules: the recipe of faster-rcnn_r50_fpn_fba-k4_1x_coco.py on the
-# stock TOOD (auxiliary nets tied to the model's own later blocks, neck and head, one block per later stage at full
-# resolution, the copied blocks checkpointed). TOOD's head reads the epoch from the message hub to leave its initial
-# ATSS assigner after train_cfg.initial_epoch; the auxiliary heads read the same epoch, so every module switches with
-# the real head (tests/det/test_tood.py trains it through tools/train.py). Accuracy not yet trained.
+# TOOD R50-FPN on COCO, trained by FBA with K=4 local modules: the recipe of faster-rcnn_r50_fpn_fba-k4_1x_coco.py
+# on the stock TOOD (auxiliary nets tied to the model's own later blocks, neck and head, one block per later stage at
+# full resolution, the copied blocks checkpointed). TOOD's head reads the epoch from the message hub to leave its
+# initial ATSS assigner after train_cfg.initial_epoch; the auxiliary heads read the same epoch, so every module switches
+# with the real head (tests/det/test_tood.py trains it through tools/train.py). Accuracy not yet trained.
 _base_ = 'mmdet::tood/tood_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['fba_mm.det'], allow_failed_imports=False)
 

@@ -28,7 +28,8 @@ class DetAuxNet(AuxNet):
 
     The learner builds one per module k < K-1 and sets ``architecture``, ``layout`` (the backbone's),
     ``architecture_cfg``, ``live_stage`` (stage index of module k's last block), ``module_index`` (k),
-    ``num_modules`` (K) and ``later_blocks`` (the backbone blocks after module k, e.g. ``['layer3.0', ...]``).
+    ``num_modules`` (K), ``later_blocks`` (the backbone blocks after module k, e.g. ``['layer3.0', ...]``) and
+    ``cuts_encoder`` (the learner cuts a DETR's encoder layers, :mod:`fba_mm.det.detr`).
     """
 
     #: True: the strategy sees the live feature alone (bank and completed earlier stages are dropped)
@@ -193,6 +194,10 @@ class SLMAuxNet(DetAuxNet):
 
     On a backbone whose stages end in an exit (Swin's output norm and patch merging) the copies include the
     exits on the way: the live stage's if module k ended inside it, and every later stage's.
+
+    Where the learner cuts a DETR's encoder (Deformable DETR, DINO; :mod:`fba_mm.det.detr`), the encoder is the last
+    stage: after a module that ends in the backbone the auxiliary net runs the encoder's first ``depth`` layers (not
+    all six), then the decoder and head; a module that ends in the encoder hands its tokens to the decoder and head.
 
     ``architecture``, ``live_stage`` and the rest of :class:`DetAuxNet`'s arguments are set by the learner.
 

@@ -21,7 +21,8 @@ class LocalLearningDetector(LocalLearner):
     gradient-free prefix; every other module is trained by its auxiliary net (``aux_net``, one per module but
     the last), and the last module together with the neck and the stock heads by the stock loss. The feature
     bank carries the detached stage features the neck reads (C2..C5) to later auxiliary nets and to the real
-    neck. Testing runs the stock detector alone.
+    neck. In Deformable DETR and DINO the encoder's layers are the trunk's last stage (``'encoder.layers.2'`` is a
+    split point; :mod:`fba_mm.det.detr`). Testing runs the stock detector alone.
 
     Example (``configs/det/faster-rcnn_r50_fpn_fba-k4_1x_coco.py``)::
 
@@ -38,7 +39,7 @@ class LocalLearningDetector(LocalLearner):
     Args:
         architecture (dict | nn.Module): the stock detector.
         split_points (list[str] | int): first blocks (or stages) of modules 2..K (``'layer3'``, ``'layer2.2'``,
-            ``'stages.2.blocks.3'``), or K.
+            ``'stages.2.blocks.3'``, a DETR's ``'encoder.layers.2'``), or K.
         aux_net (dict): the auxiliary-net strategy (``SLMAuxNet``, ``DGLAuxNet``, ``AugLocAuxNet`` or any
             registered component), built once per module k < K-1 with the arguments of
             :meth:`~fba_mm.core.LocalLearner.build_aux_nets`, ``architecture_cfg`` and ``live_stage`` (the stage
@@ -85,9 +86,13 @@ class LocalLearningDetector(LocalLearner):
         if name.startswith(f'{detr.ENCODER}.'):
             return [self.block_path(name)]
         paths = super().block_paths(name)
-        if self.cuts_encoder and name == self.layout.blocks(self.backbone)[-1]:
+        if self.enters_encoder_after(name):
             paths += [f'architecture.{p}' for p in detr.entry_paths(self.architecture)]
         return paths
+
+    def enters_encoder_after(self, name: str) -> bool:
+        """The way into a cut encoder (neck, ``pre_transformer``) runs after block ``name``: the backbone's last."""
+        return self.cuts_encoder and name == self.layout.blocks(self.backbone)[-1]
 
     def set_epoch(self, epoch: int) -> None:
         """What mmdet's ``SetEpochInfoHook`` calls before every epoch: passed on to the stock detector and to every
@@ -108,7 +113,7 @@ class LocalLearningDetector(LocalLearner):
         """Stage of module k's last block (the encoder counts as the stage after the backbone's last)."""
         stage_of = self.layout.stage_index(self.backbone)
         last = self.module_blocks(k)[-1]
-        if self.cuts_encoder and (last not in stage_of or last == self.layout.blocks(self.backbone)[-1]):
+        if self.cuts_encoder and (last not in stage_of or self.enters_encoder_after(last)):
             return len(self.layout.stages(self.backbone))
         return stage_of[last]
 
@@ -131,7 +136,7 @@ class LocalLearningDetector(LocalLearner):
         blocks = self.module_blocks(k)
         backbone_blocks = [b for b in blocks if not b.startswith(f'{detr.ENCODER}.')]
         state = self.layout.run_blocks(self.backbone, backbone_blocks, state, produced, with_cp=self.with_cp)
-        if self.cuts_encoder and backbone_blocks and backbone_blocks[-1] == self.layout.blocks(self.backbone)[-1]:
+        if backbone_blocks and self.enters_encoder_after(backbone_blocks[-1]):
             features = {**self.feature_bank.for_head(), **produced}
             state = detr.enter_encoder(self.architecture, self.neck_output(features), data_samples)
         for name in blocks[len(backbone_blocks):]:
@@ -140,8 +145,13 @@ class LocalLearningDetector(LocalLearner):
 
     def split_hint(self) -> str:
         frozen = getattr(self.backbone, 'frozen_stages', -1)
-        return f'(frozen_stages={frozen}: the stem and the first {frozen} stages are the gradient-free prefix.)' \
+        hint = f'(frozen_stages={frozen}: the stem and the first {frozen} stages are the gradient-free prefix.)' \
             if frozen > 0 else ''
+        points = self._split_cfg if isinstance(self._split_cfg, (list, tuple)) else []
+        if not self.cuts_encoder and any(str(p).startswith(f'{detr.ENCODER}') for p in points):
+            hint += (f' {type(self.architecture).__name__}\'s encoder is not cut: only the encoder layers of '
+                     'Deformable DETR and DINO are split points; here the encoder trains with the last module.')
+        return hint.strip()
 
     def neck_output(self, features) -> tuple:
         feats = tuple(features[stage_key(i)] for i in self.layout.out_indices(self.backbone))

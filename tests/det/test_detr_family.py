@@ -77,8 +77,10 @@ def test_dino_k1_equals_stock_training():
     assert_k1_trains_like_stock(tiny('dino'), dict(type='AdamW', lr=1e-4, weight_decay=1e-4), size=64)
 
 
-def test_dino_stripped_checkpoint_predicts_like_the_learner():
-    assert_stripped_checkpoint_predicts_like_the_learner(tiny('dino'), SPLITS[4], TIED, lr=1e-4, size=64)
+@pytest.mark.parametrize('name', ['dino', 'deformable_detr'])
+def test_the_stripped_checkpoint_predicts_like_the_learner(name):
+    assert_stripped_checkpoint_predicts_like_the_learner(tiny(name), SPLITS[4], TIED, lr=1e-4, size=64)
+
 
 @pytest.mark.parametrize('config, num_modules', [('dino-4scale_r50_fba-k4_8xb2-12e_coco.py', 4),
                                                  ('dino-4scale_r50_fba-k6_8xb2-12e_coco.py', 6)])
@@ -147,3 +149,12 @@ def test_every_module_predicts_with_the_encoder_cut():
 def test_only_slm_trains_a_module_that_ends_in_the_encoder():
     with pytest.raises(ConfigError, match='module 2, which ends in the transformer.s encoder.*SLMAuxNet'):
         LocalLearningDetector(with_encoder_layers('dino'), split_points=ENCODER_SPLIT, aux_net=dict(type='DGLAuxNet'))
+
+
+def test_a_detr_whose_encoder_is_not_cut_says_so():
+    """Plain DETR's encoder layers read other inputs than Deformable DETR's; a split point there is refused."""
+    cfg = get_config('mmdet::detr/detr_r50_8xb2-150e_coco.py').model
+    cfg.backbone.update(depth=18, init_cfg=None)
+    with pytest.raises(ConfigError, match="not a block.*DETR's encoder is not cut: only the encoder layers of "
+                                          'Deformable DETR and DINO'):
+        LocalLearningDetector(cfg, split_points=['layer4', 'encoder.layers.3'], aux_net=TIED)

@@ -14,7 +14,7 @@ from mmengine.logging import MessageHub
 from fba_mm.det import LocalLearningDetector
 from fba_mm.det.demo_data import make_demo_det
 
-from det_helpers import det_batch
+from det_helpers import assert_stripped_checkpoint_predicts_like_the_learner, det_batch
 from isolation import assert_gradients_isolated
 from runner_helpers import CLASSES, ROOT, on_demo_data, train_with_tools
 
@@ -39,6 +39,14 @@ def test_tood_trains_with_isolated_gradients_in_both_assigner_phases(k, epoch):
     assert_gradients_isolated(learner, lambda: det_batch(size=64))
     heads = [learner.architecture.bbox_head] + [aux.detector.bbox_head for aux in learner.aux_nets]
     assert {h.epoch for h in heads} == {epoch}  # every module's head ran the phase of this epoch
+
+
+def test_tood_stripped_checkpoint_predicts_like_the_learner():
+    MessageHub.get_current_instance().update_info('epoch', 0)
+    cfg = tiny_tood()
+    cfg.test_cfg.score_thr = 0.0  # an untrained head's scores are low; compare its top boxes
+    assert_stripped_checkpoint_predicts_like_the_learner(cfg, ['layer2.1', 'layer3', 'layer4'],
+                                                         dict(type='SLMAuxNet', weight_source='tied'), size=64)
 
 
 def test_the_tood_config_switches_every_module_through_tools_train(tmp_path):
