@@ -50,10 +50,6 @@ def enter_encoder(detector: nn.Module, feats, data_samples) -> Dict:
                 reference_points=reference_points, decoder_inputs=decoder_inputs)
 
 
-def is_encoder_state(state) -> bool:
-    return isinstance(state, dict) and 'reference_points' in state
-
-
 def run_encoder_layer(layer: nn.Module, state: Dict, with_cp: bool = False) -> Dict:
     """One encoder layer, as ``DeformableDetrTransformerEncoder.forward`` runs each."""
     inputs = {k: v for k, v in state.items() if k not in ('query', 'decoder_inputs')}

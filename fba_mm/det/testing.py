@@ -46,20 +46,21 @@ def benchmark_batch(architecture_cfg: dict, batch_size: int, height: int, width:
     return random_det_batch(batch_size, height, width, num_classes=num_classes, with_mask=with_mask)
 
 
+def _model_class(cfg: dict):
+    """The class a model config builds (its ``type``, looked up in mmdet's registry when a name)."""
+    from mmdet.registry import MODELS
+    return MODELS.get(cfg['type']) if isinstance(cfg['type'], str) else cfg['type']
+
+
 def _backbone_has_with_cp(backbone_cfg: dict) -> bool:
     import inspect
-
-    from mmdet.registry import MODELS
-    cls = MODELS.get(backbone_cfg['type']) if isinstance(backbone_cfg['type'], str) else backbone_cfg['type']
+    cls = _model_class(backbone_cfg)
     return cls is not None and 'with_cp' in inspect.signature(cls.__init__).parameters
 
 
 def _encoder_is_cut(architecture_cfg: dict) -> bool:
-    from mmdet.registry import MODELS
-
     from .detr import cuts_encoder
-    cls = architecture_cfg['type']
-    cls = MODELS.get(cls) if isinstance(cls, str) else cls
+    cls = _model_class(architecture_cfg)
     return isinstance(cls, type) and cuts_encoder(cls)
 
 
