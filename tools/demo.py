@@ -52,13 +52,15 @@ MEMORY_CHECK = dict(
     mmagic=('configs/sr/edsr_x2c64b16_fba-k4_1xb16-300k_div2k.py', 16, (48, 48)))
 #: where compare.py keeps the committed runs of each demo's own schedule (docs/bench/compare/<section>)
 SECTIONS = {'det': 'det', 'sr': 'sr-x2', 'sr-x4': 'sr-x4'}
-RECIPE_KEYS = ('weight_source', 'scale', 'depth')
+#: aux_net keys that size an auxiliary net to its model and input (RoI counts, test settings, recomputation), not
+#: part of the recipe a demo config shares with its real-size config
+SIZING_KEYS = ('train_cfg', 'test_cfg', 'with_cp')
 
 
 def recipe(cfg) -> str:
+    """The auxiliary-net recipe of an FBA config: every ``aux_net`` key but ``SIZING_KEYS``."""
     aux = cfg.model.get('aux_net', {})
-    defaults = dict(weight_source='copy', scale=1.0, depth=1)
-    return ', '.join(f'{k}={aux.get(k, defaults[k])!r}' for k in RECIPE_KEYS)
+    return ', '.join(f'{k}={v!r}' for k, v in sorted(aux.items()) if k not in SIZING_KEYS)
 
 
 def comparison_of(config: str):

@@ -1,4 +1,5 @@
 """Auxiliary nets that train a detector's local modules."""
+import contextlib
 import copy
 from typing import Dict, Optional, Sequence
 
@@ -13,6 +14,7 @@ from fba_mm.core.aux_net import AuxNet
 
 from .feature_bank_neck import FeatureBankNeck
 from .layouts import BackboneLayout, stage_features
+from .pyramid_levels import check_first_level, drop_finest_priors, finest_levels_left_out
 from .utils import head_only_copy, loss_from_features, predict_from_features, rescale_priors, rescale_sample
 
 
@@ -22,9 +24,10 @@ class DetAuxNet(AuxNet):
     A strategy decides which stage features the aux net computes from module k's output state
     (:meth:`forward_stages`); this base holds what every strategy shares: a :class:`FeatureBankNeck` over a
     copy of the detector's neck, copies of the detector's heads with their losses, and the knobs ``train_cfg``,
-    ``scale`` and ``loss_weight`` (see :class:`SLMAuxNet`). Copies of backbone parts (``self.trunk``) mimic the
-    backbone, so their BN follows the backbone's ``norm_eval``; fresh layers (DGL's convs, AugLocal's blocks)
-    always normalise with batch statistics in training, as layers trained from scratch must.
+    ``scale``, ``first_level`` and ``loss_weight`` (see :class:`SLMAuxNet`). Copies of backbone parts
+    (``self.trunk``) mimic the backbone, so their BN follows the backbone's ``norm_eval``; fresh layers (DGL's
+    convs, AugLocal's blocks) always normalise with batch statistics in training, as layers trained from scratch
+    must.
 
     The learner builds one per module k < K-1 and sets ``architecture``, ``layout`` (the backbone's),
     ``architecture_cfg``, ``live_stage`` (stage index of module k's last block), ``module_index`` (k),
@@ -40,8 +43,8 @@ class DetAuxNet(AuxNet):
     def __init__(self, architecture: nn.Module, live_stage: int, architecture_cfg: Optional[dict] = None,
                  module_index: Optional[int] = None, num_modules: Optional[int] = None,
                  later_blocks: Optional[Sequence[str]] = None, layout: Optional[BackboneLayout] = None,
-                 scale: float = 1.0, scale_priors: bool = True, loss_weight: float = 1.0, cuts_encoder: bool = False,
-                 init_cfg=None) -> None:
+                 scale: float = 1.0, scale_priors: bool = True, first_level: int = 0, loss_weight: float = 1.0,
+                 cuts_encoder: bool = False, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         backbone = architecture.backbone
         self.layout = layout or find_layout(backbone, what='backbone', kind=BackboneLayout)
@@ -51,6 +54,7 @@ class DetAuxNet(AuxNet):
             raise ConfigError(f'aux_net.scale={scale}: use 1, 0.5, 0.25, ... (the features are average-pooled by '
                               '1/scale)')
         self.scale, self._pool, self.scale_priors = scale, pool, scale_priors
+        self.first_level = first_level
         self.live_stage = live_stage
         self.loss_weight = loss_weight
         self.module_index, self.num_modules = module_index, num_modules
@@ -94,6 +98,16 @@ class DetAuxNet(AuxNet):
             self.neck, self.detector = fresh_copy(self.neck), fresh_copy(self.detector)
         if self.scale < 1 and self.scale_priors:
             rescale_priors(self.detector, self.scale)
+        if self.first_level:
+            check_first_level(None if self.neck is None else self.neck.neck, self.detector, self.first_level)
+            drop_finest_priors(self.detector, self.first_level)
+
+    def levels(self):
+        """Context in which the neck and heads run from pyramid level ``first_level`` on
+        (:mod:`fba_mm.det.pyramid_levels`)."""
+        if not self.first_level:
+            return contextlib.nullcontext()
+        return finest_levels_left_out(self.neck.neck, self.detector, self.first_level)
 
     def check_feature_state(self, strategy: str, backbone: nn.Module) -> None:
         if not self.layout.state_is_feature:
@@ -136,12 +150,14 @@ class DetAuxNet(AuxNet):
 
     def predict(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None) -> list:
         """The detections of this net's heads (boxes in the original image's coordinates): what its loss trains."""
-        feats, encoder_state, scaled = self.head_inputs(state, stage_feats, data_samples, bank)
-        return predict_from_features(self.detector, feats, scaled, encoder_state=encoder_state)
+        with self.levels():
+            feats, encoder_state, scaled = self.head_inputs(state, stage_feats, data_samples, bank)
+            return predict_from_features(self.detector, feats, scaled, encoder_state=encoder_state)
 
     def forward(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None) -> Dict:
-        feats, encoder_state, data_samples = self.head_inputs(state, stage_feats, data_samples, bank)
-        losses = loss_from_features(self.detector, feats, data_samples, encoder_state=encoder_state)
+        with self.levels():
+            feats, encoder_state, data_samples = self.head_inputs(state, stage_feats, data_samples, bank)
+            losses = loss_from_features(self.detector, feats, data_samples, encoder_state=encoder_state)
         if self.loss_weight != 1.0:
             losses = {k: _scale(v, self.loss_weight) if 'loss' in k else v for k, v in losses.items()}
         return losses
@@ -187,6 +203,10 @@ class SLMAuxNet(DetAuxNet):
       True) rescales the heads' anchors and RoI level thresholds with it, so that every object is handled at the
       pyramid level, and by the head weights, that handle it at full resolution (measured: without it, tied
       half-resolution heads give module k a gradient far from end-to-end's, docs/benchmarks.md).
+    - ``first_level``: the auxiliary neck and heads leave out the ``first_level`` finest pyramid levels
+      (:mod:`fba_mm.det.pyramid_levels`): at 1, Faster R-CNN's auxiliary nets never compute P2, where the FPN
+      output conv and the RPN conv cost most, and send the RoIs that went there to P3; every other object keeps its
+      level. Needs an FPN neck.
     - ``with_cp``: activation checkpointing in the copied blocks.
     - ``loss_weight``: scales the local loss.
     - ``weight_source`` (``'copy'``, ``'tied'``, ``'ema'``) and ``ema_momentum``: see above. ``'tied'`` adds no

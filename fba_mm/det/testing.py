@@ -88,3 +88,17 @@ def fba_checkpointed(fba_cfg: dict) -> dict:
         cfg.with_cp = True
     cfg.aux_net = dict(cfg.get('aux_net', {}), with_cp=True)
     return cfg
+
+
+#: the parts of a detector in the FLOP breakdown (:func:`fba_mm.core.benchmark.count_flops`), first match wins:
+#: an auxiliary net's copied blocks, the backbone, the neck, the RoI heads, the dense heads (RPN, RetinaNet, ...),
+#: a DETR's transformer
+FLOP_PARTS = (
+    (r'^aux_nets\.\d+\.trunk\.', 'aux blocks'),
+    (r'(^|\.)backbone\.', 'blocks'),
+    (r'(^|\.)neck\.', 'neck'),
+    (r'(^|\.)roi_head\.', 'RoI heads'),
+    (r'(^|\.)(rpn_head|bbox_head)\.', 'dense heads'),
+    (r'(^|\.)(encoder|decoder|query_embedding|memory_trans_fc|memory_trans_norm|reference_points_fc)\.',
+     'transformer'),
+)

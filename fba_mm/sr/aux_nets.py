@@ -27,8 +27,12 @@ class _TailLoss(AuxNet):
     """
 
     def __init__(self, architecture: nn.Module, layout: Optional[SRLayout], loss_weight: float, fresh: bool,
-                 init_cfg=None) -> None:
+                 crop: float = 1.0, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if not 0 < crop <= 1:
+            raise ConfigError(f'aux_net.crop={crop}: the side of the auxiliary net\'s crop as a fraction of the '
+                              'patch, 0 < crop <= 1 (1: the whole patch)')
+        self.crop = crop
         g = architecture.generator
         self.layout = layout if layout is not None else find_layout(g, what='generator', kind=SRLayout)
         self.all_blocks = self.layout.blocks(g)
@@ -44,7 +48,29 @@ class _TailLoss(AuxNet):
         return self.layout.run_blocks(self.trunk, names, feat, own, with_cp), own
 
     def forward(self, feat, features: Dict[str, torch.Tensor], data_samples) -> dict:
-        return dict(loss=self.loss_weight * self.pixel_loss(self.predict(feat, features), data_samples.gt_img))
+        target = data_samples.gt_img
+        if self.crop < 1:
+            feat, features, target = self.random_crop(feat, features, target)
+        return dict(loss=self.loss_weight * self.pixel_loss(self.predict(feat, features), target))
+
+    def random_crop(self, feat, features: Dict[str, torch.Tensor], target: torch.Tensor):
+        """The same random window of the live feature, of every bank feature of its size and (``scale`` times
+        larger) of the HR target, ``crop`` of their height and width: the auxiliary net's compute shrinks with its
+        area. Its convs pad the window's border with zeros where the whole patch has neighbours; the window moves
+        every iteration, so every position of the patch is trained."""
+        if not isinstance(feat, torch.Tensor) or feat.dim() != 4:
+            raise ConfigError(f'aux_net.crop={self.crop} needs a feature map between body blocks, and '
+                              f'{type(self.layout).__name__} passes {type(feat).__name__}; use crop=1.')
+        h, w = feat.shape[-2:]
+        ch, cw = max(1, round(h * self.crop)), max(1, round(w * self.crop))
+        top, left = (int(torch.randint(0, n - c + 1, ())) for n, c in ((h, ch), (w, cw)))
+        scale = target.shape[-2] // h
+
+        def window(x, s=1):
+            return x[..., top * s:(top + ch) * s, left * s:(left + cw) * s]
+        features = {k: window(v) if isinstance(v, torch.Tensor) and v.shape[-2:] == (h, w) else v
+                    for k, v in features.items()}
+        return window(feat), features, window(target, scale)
 
     def predict(self, feat, features: Dict[str, torch.Tensor]) -> torch.Tensor:
         """The SR image this auxiliary net's loss scores."""
@@ -98,15 +124,17 @@ class SRSLMAuxNet(_TailLoss):
         loss_weight (float): scales the local loss.
         weight_source (str): ``'copy'``, ``'tied'`` or ``'ema'``.
         ema_momentum (float): of the ``'ema'`` copies.
+        crop (float): the auxiliary net trains on a random window of ``crop`` times the patch's height and width
+            (the same window of the HR target), which cuts its compute by ``crop**2`` (1: the whole patch).
     """
 
     def __init__(self, architecture: nn.Module, later_blocks: Sequence[str], layout: Optional[SRLayout] = None,
                  module_index: int = 0, num_modules: int = 2, depth: int = 1, with_cp: bool = False,
                  loss_weight: float = 1.0, weight_source: str = 'copy', ema_momentum: float = 0.995,
-                 init_cfg=None) -> None:
+                 crop: float = 1.0, init_cfg=None) -> None:
         if depth < 0:
             raise ConfigError(f'aux_net.depth={depth}: the number of copied body blocks must be >= 0')
-        super().__init__(architecture, layout, loss_weight, fresh=False, init_cfg=init_cfg)
+        super().__init__(architecture, layout, loss_weight, fresh=False, crop=crop, init_cfg=init_cfg)
         self.copied_blocks = list(later_blocks[:depth])
         self.trunk = partial_copy(architecture.generator, self.copied_blocks)
         self.with_cp = with_cp

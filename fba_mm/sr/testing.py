@@ -38,3 +38,13 @@ def fba_checkpointed(fba_cfg: dict) -> dict:
     cfg.with_cp = True
     cfg.aux_net = dict(cfg.get('aux_net', {}), with_cp=True)
     return cfg
+
+
+#: the parts of an SR editor in the FLOP breakdown (:func:`fba_mm.core.benchmark.count_flops`), first match wins:
+#: an auxiliary net's copied body blocks (or DGL's convs), its tail, and the generator's own body and tail
+FLOP_PARTS = (
+    (r'^aux_nets\.\d+\.(trunk|convs)\.', 'aux blocks'),
+    (r'^aux_nets\.\d+\.tail\.', 'tail'),
+    (r'(^|\.)generator\.body\.', 'blocks'),
+    (r'(^|\.)generator\.', 'tail'),
+)

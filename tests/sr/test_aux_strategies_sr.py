@@ -57,3 +57,37 @@ def test_augloc_bad_depth_is_refused():
     with pytest.raises(ConfigError, match='min_depth=2, max_depth=1'):
         LocalLearningEditor(tiny_editor('edsr'), split_points=2,
                             aux_net=dict(type='AugLocAuxNet', max_depth=1, min_depth=2))
+
+
+def test_a_cropped_aux_net_predicts_the_same_window_of_the_same_target():
+    """aux_net.crop: the window of the live feature, of the bank's skip and of the HR target line up: away from the
+    window's border (where its convs pad with zeros) the auxiliary net predicts what it predicts on the whole patch."""
+    torch.manual_seed(0)
+    learner = LocalLearningEditor(tiny_editor('edsr'), split_points=2, aux_net=dict(type='SLMAuxNet', crop=0.5))
+    learner.init_weights()
+    aux = learner.aux_nets[0]
+    feat, skip = torch.randn(1, 8, 32, 32), torch.randn(1, 8, 32, 32)
+    target = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        whole = aux.predict(feat, {'skip': skip})
+        window_feat, window_features, window_target = aux.random_crop(feat, {'skip': skip}, torch.cat([target, whole],
+                                                                                                       1))
+        window = aux.predict(window_feat, window_features)
+    assert window_feat.shape[-2:] == (16, 16) and window_target.shape[-2:] == (32, 32)
+    m = 12  # HR pixels the zero padding can reach: 5 LR convs at x2
+    torch.testing.assert_close(window[..., m:-m, m:-m], window_target[:, 3:, m:-m, m:-m])
+
+
+@pytest.mark.parametrize('name', ['edsr', 'rdn'])
+def test_a_cropped_aux_net_trains_its_module_alone(name):
+    torch.manual_seed(0)
+    learner = LocalLearningEditor(tiny_editor(name), split_points=2, aux_net=dict(type='SLMAuxNet', crop=0.5))
+    learner.init_weights()
+    assert_gradients_isolated(learner, lambda: sr_batch(name, size=16))
+
+
+def test_crop_is_refused_where_the_body_passes_tokens():
+    torch.manual_seed(0)
+    learner = LocalLearningEditor(tiny_editor('swinir'), split_points=2, aux_net=dict(type='SLMAuxNet', crop=0.5))
+    with pytest.raises(ConfigError, match='crop=0.5 needs a feature map.*SwinIRLayout.*use crop=1'):
+        learner.aux_nets[0].random_crop((torch.zeros(1, 4, 12), (2, 2), (2, 2)), {}, torch.zeros(1, 3, 4, 4))

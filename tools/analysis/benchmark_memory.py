@@ -1,4 +1,4 @@
-"""Total memory, activation memory and speed of one training step: end-to-end vs FBA, with and without
+"""Total memory, activation memory, FLOPs and speed of one training step: end-to-end vs FBA, with and without
 activation checkpointing, on the same random batch, in one run.
 
     python tools/analysis/benchmark_memory.py CONFIG [--input-size H W] [--batch-size N] [--only ROW ...]
@@ -19,7 +19,11 @@ Total memory is what a user sees: the peak of every live tensor over one whole s
 (parameters, buffers, gradients, optimizer state, activations, checkpointing's recomputation, temporaries,
 the feature bank): ``max_memory_allocated`` on a GPU, torch's tensor tracker (MemTracker) on CPU, with its
 breakdown by category in the JSON. Activation memory, the secondary column, is the peak of bytes saved for
-backward. Weights are random (init_cfg dropped): no download.
+backward. FLOPs are those of one whole step, forward and backward, counted by torch's FlopCounterMode (aten
+matmuls and convolutions, checkpointing's recomputation included; mmcv's compiled RoIAlign and NMS count zero),
+with, for FBA, a table by module and part (own blocks, auxiliary blocks, neck, dense heads, RoI heads). s/iter is
+the median of ``--iters`` steps: compare it only within one run on an otherwise idle machine. Weights are random
+(init_cfg dropped): no download.
 """
 import argparse
 import copy
@@ -72,7 +76,8 @@ def variants(model_cfg, task):
     return rows
 
 
-def benchmark(cfg: Config, batch_size: int, input_size, rows=None, warmup: int = 2, iters: int = 3) -> dict:
+def benchmark(cfg: Config, batch_size: int, input_size, rows=None, warmup: int = 2, iters: int = 3,
+              flops: bool = True) -> dict:
     """Measure ``rows`` (default: all) of fba_mm config ``cfg`` on one random batch; name -> measurements."""
     if 'architecture' not in cfg.model:
         raise SystemExit(f'{cfg.filename}: model has no "architecture"; give a fba_mm config (its architecture is '
@@ -95,7 +100,8 @@ def benchmark(cfg: Config, batch_size: int, input_size, rows=None, warmup: int =
         model.init_weights()
         ow_cfg = dict(copy.deepcopy(optim_cfg), **(dict(constructor='LocalOptimWrapperConstructor') if local else {}))
         optim_wrapper = build_optim_wrapper(model, ow_cfg)
-        results[name] = measure_training(model, optim_wrapper, batch, warmup=warmup, iters=iters)
+        results[name] = measure_training(model, optim_wrapper, batch, warmup=warmup, iters=iters,
+                                         part_rules=task.FLOP_PARTS if flops else None)
         print(f'[{name}] ' + ', '.join(f'{k}={v:.3f}' if isinstance(v, float) else f'{k}={v}'
                                        for k, v in results[name].items()), file=sys.stderr, flush=True)
         del model, optim_wrapper
@@ -113,6 +119,7 @@ def main():
     parser.add_argument('--iters', type=int, default=3, help='timed steps per row after the measured one (median); '
                         '0: no timing')
     parser.add_argument('--only', nargs='+', choices=ROWS, help='rows to measure (default: all)')
+    parser.add_argument('--no-flops', action='store_true', help='do not count FLOPs (one step less per row)')
     parser.add_argument('--json', help='also write the numbers here')
     parser.add_argument('--from-json', help='measure nothing: print the table of a JSON this script wrote')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -127,7 +134,8 @@ def main():
         meta = results.pop('meta')
         print(report(results, cfg, meta['batch_size'], meta['input_size']))
         return
-    results = benchmark(cfg, args.batch_size, args.input_size, args.only, args.warmup, args.iters)
+    results = benchmark(cfg, args.batch_size, args.input_size, args.only, args.warmup, args.iters,
+                        flops=not args.no_flops)
     print(report(results, cfg, args.batch_size, args.input_size))
     if args.json:
         meta = dict(config=args.config, batch_size=args.batch_size, input_size=args.input_size, device=_device_name(),
@@ -142,30 +150,57 @@ def _device_name() -> str:
 
 
 def report(results, cfg, batch_size, input_size) -> str:
-    """The markdown table (total memory first, as a user measures it) and the per-module peaks."""
+    """The markdown table (total memory first, as a user measures it, then FLOPs and s/iter), the per-module
+    memory peaks and, for FBA, the FLOPs by module and part."""
     base = results.get('e2e')
-    rel = lambda r, key: f'{r[key] / base[key]:.2f}' if base and r[key] and base[key] else '-'  # noqa: E731
+    rel = lambda r, key: f'{r[key] / base[key]:.2f}' if base and r.get(key) and base.get(key) else '-'  # noqa: E731
     own = 'fba_' + cfg.model.get('aux_net', {}).get('weight_source', 'copy')
     how = 'max_memory_allocated' if torch.cuda.is_available() else 'every live tensor, MemTracker'
     timed = any(r['sec_per_iter'] for r in results.values())
+    counted = any(r.get('gflops') for r in results.values())
     lines = [f'{osp.basename(cfg.filename)}: batch {batch_size} x {input_size[0]}x{input_size[1]}, '
-             f'{_device_name()} (total: {how}; activation: bytes saved for backward)',
+             f'{_device_name()} (total: {how}; activation: bytes saved for backward; GFLOPs: one step, forward and '
+             'backward, FlopCounterMode, mmcv ops count zero)',
              '| run | total MiB | vs e2e | params | grads | optimizer | activations | temporaries | '
-             'activation MiB | vs e2e |' + (' s/iter | vs e2e |' if timed else ''),
-             '|---|' + '---:|' * (11 if timed else 9)]
+             'activation MiB | vs e2e |' + (' GFLOPs | vs e2e |' if counted else '') +
+             (' s/iter | vs e2e |' if timed else ''),
+             '|---|' + '---:|' * (9 + 2 * counted + 2 * timed)]
     for name, r in results.items():
         p = r['total_parts_mib']
         parts = ' | '.join(f'{p.get(k, float("nan")):.0f}' for k in ('params', 'grads', 'optimizer', 'activations',
                                                                        'temporaries'))
+        flops = f' {r["gflops"]:.1f} | {rel(r, "gflops")} |' if r.get('gflops') else ' - | - |'
         secs = f' {r["sec_per_iter"]:.2f} | {rel(r, "sec_per_iter")} |' if r['sec_per_iter'] else ' - | - |'
         lines.append(f'| {name}{"*" if name == own else ""} | {r["total_mib"]:.1f} | {rel(r, "total_mib")} | {parts} | '
-                     f'{r["activation_mib"]:.1f} | {rel(r, "activation_mib")} |' + (secs if timed else ''))
+                     f'{r["activation_mib"]:.1f} | {rel(r, "activation_mib")} |' + (flops if counted else '') +
+                     (secs if timed else ''))
     for name, r in results.items():
         if r.get('module_total_mib'):
             lines.append(f'{name} total peak per module (MiB): ' +
                          ', '.join(f'{k} {v:.1f}' for k, v in r['module_total_mib'].items()) +
                          f'; bank {r["bank_mib"]:.1f}')
+    for name, r in results.items():
+        if r.get('gflops_by_module'):
+            lines.append(flops_table(name, r))
     return '\n'.join(lines)
+
+
+def flops_table(name: str, r: dict) -> str:
+    """GFLOPs of row ``name`` by local module (rows) and part (columns)."""
+    modules = r['gflops_by_module']
+    parts = sorted({p for m in modules.values() for p in m}, key=lambda p: PART_ORDER.index(p)
+                   if p in PART_ORDER else len(PART_ORDER))
+    lines = [f'\n{name}: GFLOPs by module and part (total {r["gflops"]:.1f})',
+             '| module | ' + ' | '.join(parts) + ' | total |', '|---|' + '---:|' * (len(parts) + 1)]
+    for module in sorted(modules, key=lambda m: (m in ('prefix', '-'), m)):
+        row = modules[module]
+        lines.append(f'| {module} | ' + ' | '.join(f'{row[p]:.1f}' if p in row else '' for p in parts) +
+                     f' | {sum(row.values()):.1f} |')
+    return '\n'.join(lines)
+
+
+PART_ORDER = ('own blocks', 'blocks', 'aux blocks', 'neck', 'dense heads', 'RoI heads', 'transformer', 'tail',
+              'other', 'outside layers')
 
 
 if __name__ == '__main__':

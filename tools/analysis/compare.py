@@ -26,6 +26,9 @@ Runs (``--runs``): e2e, e2e_cp, and <strategy>-k<K> for a strategy or recipe of 
     slm_d2         the default with two copied blocks per later stage (aux_net.depth=2)
     slm_cp         the default with activation checkpointing in the auxiliary nets' blocks
     slm_tied_full_cp  tied at full resolution, with activation checkpointing in the auxiliary nets' blocks
+    slm_fl1        the default with auxiliary heads from the second-finest pyramid level on (aux_net.first_level=1)
+    slm_fl2        the same without the two finest levels (aux_net.first_level=2)
+    slm_crop       SR: the default on a random window of half the patch's height and width (aux_net.crop=0.5)
     slm_nobank     the default without the feature bank (the ablation)
     dgl            a few fresh convs + the task head on the live feature alone (DGL)
     augloc         fresh layers shaped like uniformly sampled later layers, depth shrinking with depth (AugLocal)
@@ -64,6 +67,9 @@ STRATEGIES = {
     'slm_cp': dict(use_bank=True, aux_net_options=dict(with_cp=True)),
     'slm_tied_full_cp': dict(use_bank=True, aux_net_options=dict(weight_source='tied', scale=1.0, with_cp=True),
                              tasks=('det', )),
+    'slm_fl1': dict(use_bank=True, aux_net_options=dict(first_level=1), tasks=('det', )),
+    'slm_fl2': dict(use_bank=True, aux_net_options=dict(first_level=2), tasks=('det', )),
+    'slm_crop': dict(use_bank=True, aux_net_options=dict(crop=0.5), tasks=('sr', )),
     'slm_nobank': dict(use_bank=False),
     'dgl': dict(use_bank=False, aux_net=dict(type='DGLAuxNet')),
     'augloc': dict(use_bank=False, aux_net=dict(type='AugLocAuxNet')),
@@ -79,6 +85,9 @@ LABELS = dict(e2e='end-to-end', e2e_cp='end-to-end + checkpointing', slm='FBA (d
               slm_copy='FBA, original SLM (trained copies, full res.)', slm_tied='FBA, SLM tied',
               slm_tied_full='FBA, tied, full res.', slm_ema='FBA, EMA copies (m=0.99)', slm_d2='FBA, depth 2',
               slm_cp='FBA, aux. checkpointed', slm_tied_full_cp='FBA, tied, full res., aux. checkpointed',
+              slm_fl1='FBA, aux. heads without the finest level',
+              slm_fl2='FBA, aux. heads without the two finest levels',
+              slm_crop='FBA, aux. nets on half-size windows',
               slm_nobank='SLM, no bank', dgl='DGL', augloc='AugLocal')
 
 TASKS = dict(
@@ -139,13 +148,23 @@ def apply_strategy(cfg: Config, strategy: str) -> Config:
     return cfg
 
 
+#: What decides a run's result: the model, the data it trains and is validated on, the schedule, the optimizer, the
+#: hooks that act on training (``custom_hooks``: EMA, pipeline switches) and the seed. Hooks that log or save
+#: (``default_hooks``), the log processor, the visualiser and top-level helper variables do not, so moving them
+#: leaves committed results valid. (Validation stays in: creating its data loader draws from torch's generator,
+#: so the validation interval changes what training samples.)
+TRAINING_KEYS = ('model', 'train_dataloader', 'val_dataloader', 'val_evaluator', 'train_cfg', 'optim_wrapper',
+                 'param_scheduler', 'custom_hooks', 'randomness')
+
+
 def fingerprint(cfg: Config) -> str:
-    """What decides a run's result: its whole config (seed included) and the settings of the demo set it trains on
-    (``<data_root>/settings.json``, its generator's version among them). A committed result of another config or
-    demo set is stale and is trained again."""
+    """What decides a run's result (``TRAINING_KEYS`` of its config, seed included) and the settings of the demo set
+    it trains on (``<data_root>/settings.json``, its generator's version among them). A committed result of another
+    fingerprint is stale and is trained again."""
     settings = osp.join(ROOT, cfg.data_root, 'settings.json')
     stamp = open(settings).read() if osp.exists(settings) else ''
-    return hashlib.sha256((cfg.pretty_text + stamp).encode()).hexdigest()[:16]
+    training = {key: cfg.to_dict().get(key) for key in TRAINING_KEYS}
+    return hashlib.sha256((json.dumps(training, sort_keys=True, default=repr) + stamp).encode()).hexdigest()[:16]
 
 
 def seeded(cfg: Config, seed: int) -> Config:
@@ -251,18 +270,15 @@ def build_for_step(cfg: Config):
 
 
 def measure(cfg: Config, task: str) -> dict:
-    """Memory, speed, auxiliary size and FLOPs of one training step on one real demo batch."""
-    from torch.utils.flop_counter import FlopCounterMode
-
+    """Memory, speed, auxiliary size and FLOPs (by part) of one training step on one real demo batch."""
     from fba_mm.core.benchmark import measure_training
+    testing = __import__(TASKS[task]['testing'], fromlist=['x'])
     model, optim_wrapper, batch = build_for_step(cfg)
-    out = measure_training(model, optim_wrapper, batch)
+    out = measure_training(model, optim_wrapper, batch, part_rules=testing.FLOP_PARTS)
     aux = getattr(model, 'aux_nets', [])
     out['aux_params_m'] = sum(p.numel() for p in aux.parameters()) / 1e6 if len(aux) else 0.0
     out['model_params_m'] = sum(p.numel() for p in getattr(model, 'architecture', model).parameters()) / 1e6
-    with FlopCounterMode(display=False) as flops:
-        model.train_step(copy.deepcopy(batch), optim_wrapper)
-    out['train_gflops'] = flops.get_total_flops() / 1e9
+    out['train_gflops'] = out['gflops']
     return out
 
 

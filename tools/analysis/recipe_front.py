@@ -12,10 +12,13 @@ For end-to-end, end-to-end with checkpointing and every recipe ``<recipe>-k<K>``
   trained from today's config (fingerprint), as mean ± std;
 - **total memory at the demo's own batch**: one measured training step on the first demo batch (the section's
   ``measures.json``, shared with compare.py; measured here where missing);
-- **total memory of the same recipe at real size**: the task's real-size FBA config (the one ``tools/demo.py``
-  checks, whose own recipe is the default) with the recipe switched in, one measured step on a random batch:
-  Faster R-CNN R50-FPN at batch 2, 512x512 (the COCO config's step); EDSR c64b16 at 16 LR patches of 48x48.
-  Cached in ``docs/bench/front/<section>.json`` by the config's fingerprint.
+- **total memory and compute of the same recipe at real size**: the task's real-size FBA config (the one
+  ``tools/demo.py`` checks, whose own recipe is the default) with the recipe switched in, one measured step on a
+  random batch: Faster R-CNN R50-FPN at batch 2, 512x512 (the COCO config's step); EDSR c64b16 at 16 LR patches of
+  48x48. Its FLOPs (forward and backward, FlopCounterMode) and, with ``--iters N``, its seconds per iteration
+  (median of N, one thread per process as torch sets it: run it on an otherwise idle machine). Cached in
+  ``docs/bench/front/<section>.json`` by the config's fingerprint (a cached s/iter is kept until ``--iters``
+  measures again).
 
 Total memory is every live tensor (``max_memory_allocated`` on a GPU, torch's MemTracker on CPU). Writes the JSON,
 the plot ``docs/images/front_<section>.png`` (accuracy against real-size total memory, end-to-end and
@@ -55,22 +58,26 @@ def real_size_config(task: str, run: str) -> Config:
     return cfg
 
 
-def real_size_memory(task: str, runs, cache_file: str) -> dict:
-    """run -> total MiB (and parts) of one training step of the real-size model; cached by config fingerprint."""
+def real_size_memory(task: str, runs, cache_file: str, iters: int = 0) -> dict:
+    """run -> total MiB (and parts), GFLOPs and (``iters`` > 0) s/iter of one training step of the real-size model;
+    cached by config fingerprint."""
     from benchmark_memory import benchmark
     cache = json.load(open(cache_file)) if osp.exists(cache_file) else {}
     _, batch_size, size, _ = REAL_SIZE[task]
     for run in runs:
         cfg = real_size_config(task, run)
         stamp = compare.fingerprint(cfg) + f'/{batch_size}x{size}'
-        if cache.get(run, {}).get('fingerprint') == stamp:
+        if cache.get(run, {}).get('fingerprint') == stamp and 'gflops' in cache[run] and not iters:
             continue
         row = {'e2e': 'e2e', 'e2e_cp': 'e2e_cp'}.get(run, 'fba')
         print(f'measuring {run} at real size ({REAL_SIZE[task][3]}) ...', flush=True)
-        result = benchmark(cfg, batch_size, size, rows=[row], warmup=1, iters=0)[row]
+        result = benchmark(cfg, batch_size, size, rows=[row], warmup=1, iters=iters)[row]
+        timed = dict(sec_per_iter=result['sec_per_iter'], timed=f'median of {iters}') if iters else \
+            {k: cache.get(run, {}).get(k) for k in ('sec_per_iter', 'timed') if cache.get(run, {}).get(k)}
         cache[run] = dict(total_mib=result['total_mib'], total_parts_mib=result['total_parts_mib'],
                           activation_mib=result['activation_mib'], module_total_mib=result.get('module_total_mib'),
-                          fingerprint=stamp)
+                          gflops=result['gflops'], gflops_by_part=result['gflops_by_part'],
+                          gflops_by_module=result.get('gflops_by_module'), fingerprint=stamp, **timed)
         os.makedirs(osp.dirname(cache_file), exist_ok=True)
         with open(cache_file, 'w') as f:
             json.dump(cache, f, indent=1)
@@ -102,6 +109,10 @@ def recipe_of(task: str, run: str, options) -> dict:
     recipe = dict(weight_source=aux.get('weight_source', 'copy'), depth=aux.get('depth', 1))
     if task == 'det':
         recipe['scale'] = aux.get('scale', 1.0)
+    if aux.get('first_level'):
+        recipe['first_level'] = aux.first_level
+    if aux.get('crop', 1.0) < 1:
+        recipe['crop'] = aux.crop
     if aux.get('with_cp'):
         recipe['with_cp'] = True
     return recipe
@@ -115,7 +126,9 @@ def rows_of(task, section, runs, options, seeds, real, demo) -> list:
                          mean=statistics.mean(values) if values else None,
                          std=statistics.stdev(values) if len(values) > 1 else None,
                          demo_total_mib=demo.get(run, {}).get('total_mib'),
-                         real_total_mib=real.get(run, {}).get('total_mib')))
+                         real_total_mib=real.get(run, {}).get('total_mib'),
+                         real_gflops=real.get(run, {}).get('gflops'),
+                         real_sec_per_iter=real.get(run, {}).get('sec_per_iter')))
     return rows
 
 
@@ -124,9 +137,11 @@ def markdown(task: str, section: str, rows: list, command: str, image: str) -> s
     e2e = next(r for r in rows if r['run'] == 'e2e')
     rel = lambda v, ref: f'{v / ref:.2f}' if v is not None and ref else '-'  # noqa: E731
     fmt = lambda v: f'{v:.0f}' if v is not None else '-'  # noqa: E731
+    secs = lambda v: f'{v:.1f}' if v is not None else '-'  # noqa: E731
     lines = [f'### The front: {compare.TASKS[task]["title"]} ({section})', '', f'Regenerate: `{command}`', '',
              f'| run | recipe | {name} | seeds | vs e2e | total MiB, demo batch | vs e2e | '
-             f'total MiB, {REAL_SIZE[task][3]} | vs e2e |', '|---|---|---:|---:|---:|---:|---:|---:|---:|']
+             f'total MiB, {REAL_SIZE[task][3]} | vs e2e | GFLOPs per step, same | vs e2e | CPU s/iter, same | vs e2e |',
+             '|---|---|' + '---:|' * 11]
     for r in rows:
         if r['mean'] is None:
             acc = 'not trained'
@@ -140,7 +155,9 @@ def markdown(task: str, section: str, rows: list, command: str, image: str) -> s
         recipe = ', '.join(f'{k} {v}' for k, v in r['recipe'].items()) or '-'
         lines.append(f'| {r["label"]} | {recipe} | {acc} | {len(r["values"])} | {ratio} | {fmt(r["demo_total_mib"])} | '
                      f'{rel(r["demo_total_mib"], e2e["demo_total_mib"])} | {fmt(r["real_total_mib"])} | '
-                     f'{rel(r["real_total_mib"], e2e["real_total_mib"])} |')
+                     f'{rel(r["real_total_mib"], e2e["real_total_mib"])} | {fmt(r.get("real_gflops"))} | '
+                     f'{rel(r.get("real_gflops"), e2e.get("real_gflops"))} | {secs(r.get("real_sec_per_iter"))} | '
+                     f'{rel(r.get("real_sec_per_iter"), e2e.get("real_sec_per_iter"))} |')
     lines += ['', f'![front: {section}]({image})']
     return '\n'.join(lines) + '\n'
 
@@ -176,13 +193,15 @@ def main():
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument('--doc', default='docs/benchmarks.md')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help="the section's compare.py options")
+    parser.add_argument('--iters', type=int, default=0,
+                        help='time N real-size steps per run (on an idle machine); 0: keep the cached times')
     args = parser.parse_args()
     os.chdir(ROOT)
     section = args.section or args.task
     command = 'python tools/analysis/recipe_front.py ' + shlex.join(sys.argv[1:])
     compare.prepare_data(args.task)
     runs = ['e2e', 'e2e_cp'] + [f'{r}-k{args.k}' for r in args.recipes]
-    real = real_size_memory(args.task, runs, osp.join('docs', 'bench', 'front', f'{section}.json'))
+    real = real_size_memory(args.task, runs, osp.join('docs', 'bench', 'front', f'{section}.json'), args.iters)
     demo = demo_memory(args.task, section, runs, args.cfg_options)
     rows = rows_of(args.task, section, runs, args.cfg_options, args.seeds, real, demo)
     image = osp.join('docs', 'images', f'front_{section}.png')
