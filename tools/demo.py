@@ -5,11 +5,11 @@
 CONFIG is a demo config: detection (default, configs/det/demo/: the generated shapes set, val bbox mAP by
 mmdet's CocoMetric) or super-resolution (configs/sr/demo/: scikit-image's photographs, val PSNR/SSIM by
 mmagic's metrics). Prints, for the run it trained: the metrics beside the committed end-to-end result of the same
-schedule (docs/bench/compare), and the total memory (every live tensor, as max_memory_allocated counts it) of one
-training step at the demo's own batch beside end-to-end's. Then the same recipe at real size: total and activation
-memory of one training step of Faster R-CNN R50-FPN at batch 2, 512x512 (EDSR x2 c64b16 at batch 16, 48x48):
-end-to-end, end-to-end with checkpointing and FBA's default config, on the same batch. Saves the per-module loss
-curves as a plot.
+schedule (docs/bench/compare), and the total memory (every live tensor, as max_memory_allocated counts it) and FLOPs
+(forward and backward, FlopCounterMode) of one training step at the demo's own batch beside end-to-end's. Then the
+same recipe at real size: total and activation memory and FLOPs of one training step of Faster R-CNN R50-FPN at
+batch 2, 512x512 (EDSR x2 c64b16 at batch 16, 48x48): end-to-end, end-to-end with checkpointing and FBA's default
+config, on the same batch. Saves the per-module loss curves as a plot.
 """
 import argparse
 import os.path as osp
@@ -51,7 +51,7 @@ MEMORY_CHECK = dict(
     mmdet=('configs/det/faster-rcnn_r50_fpn_fba-k4_1x_coco.py', 2, (512, 512)),
     mmagic=('configs/sr/edsr_x2c64b16_fba-k4_1xb16-300k_div2k.py', 16, (48, 48)))
 #: where compare.py keeps the committed runs of each demo's own schedule (docs/bench/compare/<section>)
-SECTIONS = {'det': 'det', 'sr': 'sr-x2', 'sr-x4': 'sr-x4'}
+SECTIONS = {'det': 'det-12e', 'sr': 'sr-x2', 'sr-x4': 'sr-x4'}
 #: aux_net keys that size an auxiliary net to its model and input (RoI counts, test settings, recomputation), not
 #: part of the recipe a demo config shares with its real-size config
 SIZING_KEYS = ('train_cfg', 'test_cfg', 'with_cp')
@@ -87,15 +87,17 @@ def end_to_end_reference(task: str, compare) -> str:
 
 
 def own_batch_memory(cfg, task: str, compare) -> str:
-    """Total memory of one training step of the demo config and of its end-to-end baseline, on the first batch of
-    the demo train set (MemTracker on CPU, max_memory_allocated on GPU)."""
+    """Total memory (MemTracker on CPU, max_memory_allocated on GPU) and FLOPs of one training step of the demo config
+    and of its end-to-end baseline, on the first batch of the demo train set."""
     from fba_mm.core.benchmark import measure_training
-    totals = {}
+    step = {}
     for name, run_cfg in (('FBA', cfg), ('end-to-end', compare.run_config(task, 'e2e'))):
         model, optim_wrapper, batch = compare.build_for_step(run_cfg)
-        totals[name] = measure_training(model, optim_wrapper, batch, warmup=1, iters=0)['total_mib']
-    return (f'total memory of one training step at the demo\'s own batch: FBA {totals["FBA"]:.0f} MiB = '
-            f'{totals["FBA"] / totals["end-to-end"]:.2f}x end-to-end ({totals["end-to-end"]:.0f} MiB)')
+        step[name] = measure_training(model, optim_wrapper, batch, warmup=1, iters=0, part_rules=())
+    fba, e2e = step['FBA'], step['end-to-end']
+    return (f'one training step at the demo\'s own batch: total memory FBA {fba["total_mib"]:.0f} MiB = '
+            f'{fba["total_mib"] / e2e["total_mib"]:.2f}x end-to-end ({e2e["total_mib"]:.0f} MiB); FLOPs FBA '
+            f'{fba["gflops"]:.1f} G = {fba["gflops"] / e2e["gflops"]:.2f}x end-to-end ({e2e["gflops"]:.1f} G)')
 
 
 def memory_check(scope: str) -> str:
@@ -108,9 +110,11 @@ def memory_check(scope: str) -> str:
     results = benchmark(cfg, batch_size, size, rows=['e2e', 'e2e_cp', 'fba'], warmup=1, iters=0)
     fba, e2e, cp = results['fba'], results['e2e'], results['e2e_cp']
     return (report(results, cfg, batch_size, size) + '\n' +
-            f'{osp.basename(config)} ({recipe(cfg)}), batch {batch_size} at {size[0]}x{size[1]}: total memory of one '
-            f'training step: FBA {fba["total_mib"]:.0f} MiB = {fba["total_mib"] / e2e["total_mib"]:.2f}x end-to-end '
-            f'({e2e["total_mib"]:.0f} MiB); end-to-end with checkpointing {cp["total_mib"] / e2e["total_mib"]:.2f}x')
+            f'{osp.basename(config)} ({recipe(cfg)}), batch {batch_size} at {size[0]}x{size[1]}, one training step: '
+            f'total memory FBA {fba["total_mib"]:.0f} MiB = {fba["total_mib"] / e2e["total_mib"]:.2f}x end-to-end '
+            f'({e2e["total_mib"]:.0f} MiB), end-to-end with checkpointing {cp["total_mib"] / e2e["total_mib"]:.2f}x; '
+            f'FLOPs FBA {fba["gflops"]:.0f} G = {fba["gflops"] / e2e["gflops"]:.2f}x end-to-end '
+            f'({e2e["gflops"]:.0f} G), with checkpointing {cp["gflops"] / e2e["gflops"]:.2f}x')
 
 
 def main():
@@ -143,7 +147,8 @@ def main():
             reference += ' (the demo\'s own schedule; --cfg-options changed this run\'s)'
         lines.append(reference)
         if local:
-            print('measuring one training step at the demo\'s own batch, FBA and end-to-end ...', flush=True)
+            print('measuring one training step at the demo\'s own batch (memory, FLOPs), FBA and end-to-end ...',
+                  flush=True)
             lines.append(own_batch_memory(cfg, task, compare))
     config, batch_size, size = MEMORY_CHECK[cfg.default_scope]
     check_cfg = Config.fromfile(config)

@@ -92,3 +92,32 @@ def test_learning_curves_give_the_seed_spread_at_every_evaluation():
     assert curves['e2e'][2] == (31.0, pytest.approx(2 ** 0.5), 2) and curves['e2e'][4] == (31.0, 0.0, 1)
     table = compare.curves_markdown(curves, 'sr')
     assert '| end-to-end | 31.00 ± 1.41 | 31.00 |' in table
+
+
+def test_the_fingerprint_follows_what_decides_training_and_nothing_else():
+    """Moving a hook or a log setting leaves committed results valid; a training setting makes them stale."""
+    cfg = compare.seeded(compare.run_config('det', 'slm-k4'), 0)
+    stamp = compare.fingerprint(cfg)
+    for key, value in (('default_hooks.logger.interval', 50), ('log_processor.window_size', 5),
+                       ('default_hooks.checkpoint.interval', 1), ('max_epochs', 99)):
+        assert compare.fingerprint(compare.run_config('det', 'slm-k4', {key: value, 'randomness.seed': 0})) == stamp
+    for key, value in (('optim_wrapper.optimizer.lr', 2e-3), ('train_cfg.val_interval', 3),
+                       ('model.aux_net.first_level', 2), ('randomness.seed', 1)):
+        assert compare.fingerprint(compare.run_config('det', 'slm-k4', {key: value})) != stamp, key
+
+
+@pytest.mark.parametrize('coco', ['faster-rcnn_r50_fpn_fba-k4_1x_coco.py', 'retinanet_r50_fpn_fba-k4_1x_coco.py',
+                                  'mask-rcnn_r50_fpn_fba-k4_1x_coco.py', 'cascade-rcnn_r50_fpn_fba-k4_1x_coco.py',
+                                  'tood_r50_fpn_fba-k4_1x_coco.py'])
+def test_the_demo_trains_the_recipe_the_coco_configs_ship(coco):
+    """Every aux_net key but the sizing ones (train_cfg, test_cfg, with_cp) is the demo FBA config's."""
+    import importlib.util
+
+    from mmengine.config import Config
+    spec = importlib.util.spec_from_file_location('demo', osp.join(ROOT, 'tools', 'demo.py'))
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    demo_cfg = Config.fromfile(osp.join(ROOT, compare.TASKS['det']['fba'][4]))
+    coco_cfg = Config.fromfile(osp.join(ROOT, 'configs', 'det', coco))
+    assert demo.recipe(coco_cfg) == demo.recipe(demo_cfg)
+    assert 'first_level=1' in demo.recipe(demo_cfg)

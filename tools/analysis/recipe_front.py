@@ -1,7 +1,6 @@
 """The accuracy-memory front of FBA's auxiliary-net recipes, from the runs ``compare.py`` trained and committed.
 
-    python tools/analysis/recipe_front.py det --section det-12e --recipes slm slm_copy slm_tied_full \
-        --cfg-options train_cfg.max_epochs=12 ...          # the section's own options (compare.DET_12E)
+    python tools/analysis/recipe_front.py det --section det-12e --recipes slm slm_copy slm_fl2 [--iters 2]
     python tools/analysis/recipe_front.py sr --section sr-x2 --recipes slm slm_copy
     python tools/analysis/recipe_front.py sr-x4 --recipes slm
 
