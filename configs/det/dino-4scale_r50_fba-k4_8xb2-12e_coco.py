@@ -4,8 +4,6 @@
 # detection default recipe (docs/benchmarks.md). Module 4 trains layer4, the neck, the six encoder layers and
 # everything after them; dino-4scale_r50_fba-k6_8xb2-12e_coco.py also cuts the encoder. Measured in docs/det.md.
 # Accuracy not yet trained.
-# The default recipe without first_level: DINO's neck is a ChannelMapper, not an FPN, and its
-# encoder mixes every level, so the auxiliary nets cannot leave a level out (fba_mm/det/pyramid_levels.py).
 _base_ = 'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py'
 custom_imports = dict(imports=['fba_mm.det'], allow_failed_imports=False)
 

@@ -1,6 +1,6 @@
-# Mask R-CNN R50-FPN on COCO, trained by FBA with K=4 local modules, with the recipe of
-# faster-rcnn_r50_fpn_fba-k4_1x_coco.py: the auxiliary nets run the main model's own blocks, neck, box and mask heads,
-# detached, without P2 (their RoIs of P2's size go to P3). docs/det.md has the measurements.
+# Mask R-CNN R50-FPN on COCO, trained by FBA with K=4 local modules: the Faster R-CNN recipe
+# (faster-rcnn_r50_fpn_fba-k4_1x_coco.py) on the stock Mask R-CNN; the auxiliary nets run the main model's own
+# blocks, neck, box and mask heads, detached (weight_source='tied'). docs/det.md has the measurements.
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['fba_mm.det'], allow_failed_imports=False)
 
@@ -9,7 +9,7 @@ model = dict(
     type='LocalLearningDetector',
     architecture={{_base_.model}},
     split_points=['layer2.2', 'layer3.1', 'layer4'],
-    aux_net=dict(type='SLMAuxNet', depth=1, weight_source='tied', scale=1.0, first_level=1, with_cp=True,
+    aux_net=dict(type='SLMAuxNet', depth=1, weight_source='tied', scale=1.0, with_cp=True,
                  train_cfg=dict(rcnn=dict(sampler=dict(num=128)))))
 # one optimizer per module, from the stock settings; a clip_grad added here bounds each module's norm (logged as
 # m{k}.grad_norm), so the whole gradient's norm can reach sqrt(4) x max_norm

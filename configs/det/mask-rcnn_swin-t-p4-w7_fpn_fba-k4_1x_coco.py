@@ -1,7 +1,8 @@
 # Mask R-CNN Swin-T on COCO, trained by FBA with K=4 local modules. Swin's stages end in an output norm and a
 # patch merging, which train with the stage's last block; a split point names a stage ('stages.2') or a block
-# inside one ('stages.2.blocks.3'). The auxiliary nets follow faster-rcnn_r50_fpn_fba-k4_1x_coco.py: the main model's
-# own blocks, neck and heads, detached, without P2. docs/det.md has the measurements.
+# inside one ('stages.2.blocks.3'). The auxiliary nets run the main model's own blocks, neck and heads, detached
+# (weight_source='tied'), at full resolution (the recipe of
+# faster-rcnn_r50_fpn_fba-k4_1x_coco.py). docs/det.md has the measurements.
 _base_ = 'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py'
 custom_imports = dict(imports=['fba_mm.det'], allow_failed_imports=False)
 
@@ -10,7 +11,7 @@ model = dict(
     type='LocalLearningDetector',
     architecture={{_base_.model}},
     split_points=['stages.0.blocks.1', 'stages.1', 'stages.2.blocks.3'],
-    aux_net=dict(type='SLMAuxNet', depth=1, weight_source='tied', scale=1.0, first_level=1, with_cp=True,
+    aux_net=dict(type='SLMAuxNet', depth=1, weight_source='tied', scale=1.0, with_cp=True,
                  train_cfg=dict(rcnn=dict(sampler=dict(num=128)))))
 # one optimizer per module from the stock AdamW and its paramwise_cfg (matched against full parameter names);
 # a clip_grad added here bounds each module's norm (m{k}.grad_norm), so the whole can reach sqrt(4) x max_norm

@@ -5,8 +5,6 @@
 # of the activations. At batch 2, 640x640 this split beat the stage-level one and activation checkpointing in
 # total memory (docs/det.md). The stock custom_hooks (EMAHook, PipelineSwitchHook) run unlisted: local learning's
 # hooks go into default_hooks.
-# The default recipe without first_level: CSPNeXtPAFPN builds every coarser output from the finest
-# level, so the auxiliary heads cannot leave it out (fba_mm/det/pyramid_levels.py).
 _base_ = 'mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py'
 custom_imports = dict(imports=['fba_mm.det'], allow_failed_imports=False)
 

@@ -6,8 +6,6 @@
 # total memory (docs/det.md). The stock custom_hooks (YOLOXModeSwitchHook, SyncNormHook,
 # EMAHook) run unlisted: local learning's hooks go
 # into default_hooks.
-# The default recipe without first_level: YOLOXPAFPN builds every coarser output from the finest
-# level, so the auxiliary heads cannot leave it out (fba_mm/det/pyramid_levels.py).
 _base_ = 'mmdet::yolox/yolox_s_8xb8-300e_coco.py'
 custom_imports = dict(imports=['fba_mm.det'], allow_failed_imports=False)
 

@@ -120,4 +120,4 @@ def test_the_demo_trains_the_recipe_the_coco_configs_ship(coco):
     demo_cfg = Config.fromfile(osp.join(ROOT, compare.TASKS['det']['fba'][4]))
     coco_cfg = Config.fromfile(osp.join(ROOT, 'configs', 'det', coco))
     assert demo.recipe(coco_cfg) == demo.recipe(demo_cfg)
-    assert 'first_level=1' in demo.recipe(demo_cfg)
+    assert "weight_source='tied'" in demo.recipe(demo_cfg)

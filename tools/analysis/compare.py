@@ -26,8 +26,8 @@ Runs (``--runs``): e2e, e2e_cp, and <strategy>-k<K> for a strategy or recipe of 
     slm_d2         the default with two copied blocks per later stage (aux_net.depth=2)
     slm_cp         the default with activation checkpointing in the auxiliary nets' blocks
     slm_tied_full_cp  tied at full resolution, with activation checkpointing in the auxiliary nets' blocks
-    slm_all_levels det: the previous default, whose auxiliary necks and heads run every pyramid level (first_level=0)
-    slm_fl2        det: the default without the two finest levels in the auxiliary nets (aux_net.first_level=2)
+    slm_fl1        det: the default with auxiliary necks and heads without the finest pyramid level (first_level=1)
+    slm_fl2        det: the same without the two finest levels (aux_net.first_level=2)
     slm_crop       SR: the default on a random window of half the patch's height and width (aux_net.crop=0.5)
     slm_nobank     the default without the feature bank (the ablation)
     dgl            a few fresh convs + the task head on the live feature alone (DGL)
@@ -67,8 +67,7 @@ STRATEGIES = {
     'slm_cp': dict(use_bank=True, aux_net_options=dict(with_cp=True)),
     'slm_tied_full_cp': dict(use_bank=True, aux_net_options=dict(weight_source='tied', scale=1.0, with_cp=True),
                              tasks=('det', )),
-    'slm_all_levels': dict(use_bank=True, aux_net=dict(type='SLMAuxNet', depth=1, weight_source='tied', scale=1.0),
-                           tasks=('det', )),
+    'slm_fl1': dict(use_bank=True, aux_net_options=dict(first_level=1), tasks=('det', )),
     'slm_fl2': dict(use_bank=True, aux_net_options=dict(first_level=2), tasks=('det', )),
     'slm_crop': dict(use_bank=True, aux_net_options=dict(crop=0.5), tasks=('sr', )),
     'slm_nobank': dict(use_bank=False),
@@ -86,7 +85,7 @@ LABELS = dict(e2e='end-to-end', e2e_cp='end-to-end + checkpointing', slm='FBA (d
               slm_copy='FBA, original SLM (trained copies, full res.)', slm_tied='FBA, SLM tied',
               slm_tied_full='FBA, tied, full res.', slm_ema='FBA, EMA copies (m=0.99)', slm_d2='FBA, depth 2',
               slm_cp='FBA, aux. checkpointed', slm_tied_full_cp='FBA, tied, full res., aux. checkpointed',
-              slm_all_levels='FBA, aux. heads on every level (previous default)',
+              slm_fl1='FBA, aux. heads without the finest level',
               slm_fl2='FBA, aux. heads without the two finest levels',
               slm_crop='FBA, aux. nets on half-size windows',
               slm_nobank='SLM, no bank', dgl='DGL', augloc='AugLocal')
