@@ -1,7 +1,7 @@
 """Auxiliary nets that train a detector's local modules."""
 import contextlib
 import copy
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -14,7 +14,7 @@ from fba_mm.core.aux_net import AuxNet
 
 from .feature_bank_neck import FeatureBankNeck
 from .layouts import BackboneLayout, stage_features
-from .pyramid_levels import check_first_level, drop_finest_priors, finest_levels_left_out
+from .pyramid_levels import check_first_level, drop_finest_priors, finest_levels_left_out, own_levels_start
 from .utils import head_only_copy, loss_from_features, predict_from_features, rescale_priors, rescale_sample
 
 
@@ -43,8 +43,9 @@ class DetAuxNet(AuxNet):
     def __init__(self, architecture: nn.Module, live_stage: int, architecture_cfg: Optional[dict] = None,
                  module_index: Optional[int] = None, num_modules: Optional[int] = None,
                  later_blocks: Optional[Sequence[str]] = None, layout: Optional[BackboneLayout] = None,
-                 scale: float = 1.0, scale_priors: bool = True, first_level: int = 0, loss_weight: float = 1.0,
-                 cuts_encoder: bool = False, init_cfg=None) -> None:
+                 scale: float = 1.0, scale_priors: bool = True, first_level: Union[int, str] = 0,
+                 first_stage: Optional[int] = None, loss_weight: float = 1.0, cuts_encoder: bool = False,
+                 init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         backbone = architecture.backbone
         self.layout = layout or find_layout(backbone, what='backbone', kind=BackboneLayout)
@@ -54,7 +55,7 @@ class DetAuxNet(AuxNet):
             raise ConfigError(f'aux_net.scale={scale}: use 1, 0.5, 0.25, ... (the features are average-pooled by '
                               '1/scale)')
         self.scale, self._pool, self.scale_priors = scale, pool, scale_priors
-        self.first_level = first_level
+        self.first_level, self.first_stage = first_level, first_stage
         self.live_stage = live_stage
         self.loss_weight = loss_weight
         self.module_index, self.num_modules = module_index, num_modules
@@ -98,6 +99,8 @@ class DetAuxNet(AuxNet):
             self.neck, self.detector = fresh_copy(self.neck), fresh_copy(self.detector)
         if self.scale < 1 and self.scale_priors:
             rescale_priors(self.detector, self.scale)
+        if self.first_level == 'own':
+            self.first_level = own_levels_start(None if self.neck is None else self.neck.neck, self.first_stage)
         if self.first_level:
             check_first_level(None if self.neck is None else self.neck.neck, self.detector, self.first_level)
             drop_finest_priors(self.detector, self.first_level)
@@ -206,7 +209,8 @@ class SLMAuxNet(DetAuxNet):
     - ``first_level``: the auxiliary neck and heads leave out the ``first_level`` finest pyramid levels
       (:mod:`fba_mm.det.pyramid_levels`): at 1, Faster R-CNN's auxiliary nets never compute P2, where the FPN
       output conv and the RPN conv cost most, and send the RoIs that went there to P3; every other object keeps its
-      level. Needs an FPN neck.
+      level. Needs an FPN neck. ``'own'``: each auxiliary net leaves out the levels fed only by stages before its
+      module (the bank's detached features), and keeps those its module's own blocks compute.
     - ``with_cp``: activation checkpointing in the copied blocks.
     - ``loss_weight``: scales the local loss.
     - ``weight_source`` (``'copy'``, ``'tied'``, ``'ema'``) and ``ema_momentum``: see above. ``'tied'`` adds no

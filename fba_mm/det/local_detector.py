@@ -117,9 +117,15 @@ class LocalLearningDetector(LocalLearner):
             return len(self.layout.stages(self.backbone))
         return stage_of[last]
 
+    def first_stage(self, k: int) -> int:
+        """Stage of module k's first block; -1 where module k starts with the trainable stem (it feeds every stage)."""
+        if k == 0 and self.stem_trainable:
+            return -1
+        return self.layout.stage_index(self.backbone).get(self.module_blocks(k)[0], self.live_stage(k))
+
     def aux_net_args(self, k: int) -> dict:
-        return dict(live_stage=self.live_stage(k), architecture_cfg=self.architecture_cfg,
-                    cuts_encoder=self.cuts_encoder)
+        return dict(live_stage=self.live_stage(k), first_stage=self.first_stage(k),
+                    architecture_cfg=self.architecture_cfg, cuts_encoder=self.cuts_encoder)
 
     def head_paths(self) -> List[str]:
         """Everything after the backbone: the neck and heads, a DETR's transformer, and parameters that sit on the

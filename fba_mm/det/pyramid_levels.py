@@ -14,7 +14,7 @@ runs from coarse to fine). Path-aggregation necks (PAFPN, CSPNeXtPAFPN, YOLOXPAF
 the finest one, so they are refused.
 """
 import contextlib
-from typing import Iterator, List, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import torch.nn as nn
 from mmdet.models.necks import FPN
@@ -52,6 +52,17 @@ def check_first_level(neck: nn.Module, detector: nn.Module, first_level: int) ->
             raise ConfigError(
                 f'aux_net.first_level={first_level}: {type(head).__name__} ({path}) has per-level parts {unknown} that '
                 'fba_mm does not know how to shift with the levels; use first_level=0.')
+
+
+def own_levels_start(neck: nn.Module, first_stage: Optional[int]) -> int:
+    """``first_level='own'``: how many of the FPN's finest outputs are fed only by backbone stages before
+    ``first_stage`` (the first stage module k computes), i.e. by the bank's detached features. Those levels reach
+    module k only through the top-down path, while a level fed by one of its own stages trains that stage directly."""
+    if first_stage is None:
+        raise ConfigError("aux_net.first_level='own' needs the stage where the module starts; the learner sets it.")
+    if neck is None or type(neck) is not FPN:
+        return 1  # check_first_level refuses it with the reason
+    return max(0, min(first_stage - neck.start_level, len(neck.lateral_convs) - 1))
 
 
 def drop_finest_priors(detector: nn.Module, first_level: int) -> None:

@@ -58,7 +58,8 @@ def test_rois_of_the_left_out_level_go_to_the_next_and_the_others_keep_theirs():
     assert (mine.map_roi_levels(rois, 3) + 1).tolist() == full.clamp(min=1).tolist() == [1, 1, 1, 2, 3]
 
 
-@pytest.mark.parametrize('name, first_level', [('faster_rcnn', 1), ('retinanet', 2), ('fcos', 1)])
+@pytest.mark.parametrize('name, first_level', [('faster_rcnn', 1), ('retinanet', 2), ('fcos', 1),
+                                               ('faster_rcnn', 'own')])
 def test_modules_stay_isolated_without_the_finest_levels(name, first_level):
     learner = build(name, split_points=('layer2.1', 'layer3', 'layer4'), first_level=first_level)
     assert_gradients_isolated(learner, det_batch)
@@ -91,3 +92,15 @@ def test_a_path_aggregation_neck_is_refused_with_the_reason():
     with pytest.raises(ConfigError, match='needs an FPN neck.*CSPNeXtPAFPN.*first_level=0'):
         LocalLearningDetector(cfg, split_points=['stage3'],
                               aux_net=dict(type='SLMAuxNet', weight_source='tied', first_level=1))
+
+
+@pytest.mark.parametrize('frozen_stages, expected', [(1, [1, 1, 2]), (-1, [0, 1, 2])])
+def test_own_levels_keep_what_the_module_computes(frozen_stages, expected):
+    """first_level='own': an auxiliary net leaves out the levels fed only by stages before its module (the bank's
+    detached features) and keeps the ones its module's stages feed; a trainable stem feeds every level."""
+    cfg = tiny_detector('faster_rcnn')
+    cfg.backbone.frozen_stages = frozen_stages
+    learner = LocalLearningDetector(cfg, split_points=['layer2.1', 'layer3.1', 'layer4'],
+                                    aux_net=dict(type='SLMAuxNet', weight_source='tied', first_level='own'))
+    assert [aux.first_level for aux in learner.aux_nets] == expected
+    assert [len(aux.detector.rpn_head.prior_generator.strides) for aux in learner.aux_nets] == [5 - n for n in expected]

@@ -28,6 +28,7 @@ Runs (``--runs``): e2e, e2e_cp, and <strategy>-k<K> for a strategy or recipe of 
     slm_tied_full_cp  tied at full resolution, with activation checkpointing in the auxiliary nets' blocks
     slm_fl1        det: the default with auxiliary necks and heads without the finest pyramid level (first_level=1)
     slm_fl2        det: the same without the two finest levels (aux_net.first_level=2)
+    slm_own_levels det: each auxiliary net keeps the levels its module's stages feed (aux_net.first_level='own')
     slm_crop       SR: the default on a random window of half the patch's height and width (aux_net.crop=0.5)
     slm_nobank     the default without the feature bank (the ablation)
     dgl            a few fresh convs + the task head on the live feature alone (DGL)
@@ -69,6 +70,7 @@ STRATEGIES = {
                              tasks=('det', )),
     'slm_fl1': dict(use_bank=True, aux_net_options=dict(first_level=1), tasks=('det', )),
     'slm_fl2': dict(use_bank=True, aux_net_options=dict(first_level=2), tasks=('det', )),
+    'slm_own_levels': dict(use_bank=True, aux_net_options=dict(first_level='own'), tasks=('det', )),
     'slm_crop': dict(use_bank=True, aux_net_options=dict(crop=0.5), tasks=('sr', )),
     'slm_nobank': dict(use_bank=False),
     'dgl': dict(use_bank=False, aux_net=dict(type='DGLAuxNet')),
@@ -87,6 +89,7 @@ LABELS = dict(e2e='end-to-end', e2e_cp='end-to-end + checkpointing', slm='FBA (d
               slm_cp='FBA, aux. checkpointed', slm_tied_full_cp='FBA, tied, full res., aux. checkpointed',
               slm_fl1='FBA, aux. heads without the finest level',
               slm_fl2='FBA, aux. heads without the two finest levels',
+              slm_own_levels="FBA, aux. heads on their module's levels",
               slm_crop='FBA, aux. nets on half-size windows',
               slm_nobank='SLM, no bank', dgl='DGL', augloc='AugLocal')
 
