@@ -2,14 +2,15 @@
 from .aux_net import WEIGHT_SOURCES, AuxNet, fresh_copy
 from .checkpoint import stock_checkpoint, strip_to_architecture
 from .ddp import LocalDistributedDataParallel
+from .errors import ConfigError
 from .feature_bank import FeatureBank
 from .hooks import IsolationCheckHook, LocalLearningHook, ModuleLossPlotHook, ModuleMemoryHook, StockCheckpointHook
 from .layout import LAYOUTS, Layout, find_layout, partial_copy
-from .local_learner import LocalLearner, LocalStep, module_name
+from .local_learner import LocalLearner, LocalStep
 from .log_processor import LocalLogProcessor
 from .memory import ActivationMemoryMeter, TotalMemoryMeter
 from .optim import LocalOptimWrapperConstructor, LocalOptimWrapperDict
-from .split import ConfigError, even_split_points, resolve_split_points
+from .split import even_split_points, module_name, resolve_split_points
 
 __all__ = [
     'ActivationMemoryMeter', 'AuxNet', 'ConfigError', 'FeatureBank', 'IsolationCheckHook', 'LAYOUTS', 'Layout',

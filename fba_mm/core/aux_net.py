@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from .split import ConfigError
+from .errors import ConfigError
 
 WEIGHT_SOURCES = ('copy', 'tied', 'ema')
 

@@ -2,7 +2,7 @@
 import math
 from typing import List, Sequence
 
-from .split import ConfigError
+from .errors import ConfigError
 
 
 def augloc_depth(module_index: int, num_modules: int, max_depth: int, min_depth: int = 1) -> int:

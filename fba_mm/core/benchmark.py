@@ -186,7 +186,7 @@ def _owner_of(model: nn.Module, part_rules: PartRules) -> Callable[[str], Tuple[
     trunk: Dict[str, str] = {}  # a trunk block's path -> its module
     modules: Sequence[Tuple[str, str]] = []  # (path, module) of every part a local module trains
     if hasattr(model, 'local_module_paths'):
-        from .skip_policy import module_name
+        from .split import module_name
         heads = set(model.head_paths())
         for k, paths in enumerate(model.local_module_paths()):
             aux = set(model.aux_paths(k)) if k < model.num_modules - 1 else set()

@@ -7,7 +7,7 @@ from typing import Callable, Dict, List, Tuple, Union
 
 import torch
 
-from .split import ConfigError
+from .errors import ConfigError
 
 ARCH_PREFIX = 'architecture.'
 TRUST_ENV = 'FBA_MM_TRUSTED_CHECKPOINTS'

@@ -43,7 +43,7 @@ import torch.nn as nn
 from mmengine.registry import Registry
 from torch.utils.checkpoint import checkpoint
 
-from .split import ConfigError
+from .errors import ConfigError
 
 LAYOUTS = Registry('fba_mm layout', scope='fba_mm')
 

@@ -11,14 +11,15 @@ from mmengine.optim import OptimWrapperDict
 from mmengine.registry import MODELS
 
 from .checkpoint import AuxCheckpointLoading
+from .errors import ConfigError
 from .feature_bank import FeatureBank
 from .isolation import IsolationGuard, detach_output
 from .layout import Layout, find_layout
 from .memory import StepMemory
 from .module_prediction import ModulePrediction
 from .scope import scope_if_unset
-from .skip_policy import SkipPolicy, module_name
-from .split import ConfigError, even_split_points, resolve_split_points
+from .skip_policy import SkipPolicy
+from .split import even_split_points, module_name, resolve_split_points
 
 
 class LocalStep(nn.Module):

@@ -9,8 +9,9 @@ from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
 
 from .checkpoint import ARCH_PREFIX
-from .local_learner import LocalLearner, ParameterHolder, module_name
-from .split import ConfigError
+from .errors import ConfigError
+from .local_learner import LocalLearner, ParameterHolder
+from .split import module_name
 
 
 @OPTIM_WRAPPERS.register_module()

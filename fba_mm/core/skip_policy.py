@@ -6,12 +6,8 @@ from typing import List
 import torch
 from mmengine.logging import print_log
 
-from .split import ConfigError
-
-
-def module_name(k: int) -> str:
-    """Name of local module ``k`` (0-based) in optimizer wrappers, schedulers and logs: ``m1``..``mK``."""
-    return f'm{k + 1}'
+from .errors import ConfigError
+from .split import module_name
 
 
 class SkipPolicy:

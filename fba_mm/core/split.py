@@ -2,9 +2,7 @@
 import difflib
 from typing import List, Mapping, Optional, Sequence
 
-
-class ConfigError(ValueError):
-    """A local-learning config that cannot work; the message names the key and the fix."""
+from .errors import ConfigError
 
 
 def resolve_split_points(split_points: Sequence[str], blocks: Sequence[str], first_trainable: int,
@@ -71,3 +69,8 @@ def even_split_points(blocks: Sequence[str], first_trainable: int, num_modules: 
         raise ConfigError(f'split_points={num_modules} asks for K={num_modules} modules, but this network has {n} '
                           f'trainable blocks, so K must be 1..{n}.')
     return [blocks[first_trainable + round(i * n / num_modules)] for i in range(1, num_modules)]
+
+
+def module_name(k: int) -> str:
+    """Name of local module ``k`` (0-based) in optimizer wrappers, schedulers and logs: ``m1``..``mK``."""
+    return f'm{k + 1}'

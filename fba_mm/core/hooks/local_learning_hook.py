@@ -4,8 +4,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from ..ddp import LocalDistributedDataParallel
+from ..errors import ConfigError
 from ..local_learner import LocalLearner
-from ..split import ConfigError
 
 
 def learner_of(runner, hook: str) -> LocalLearner:
