@@ -2,7 +2,7 @@
 import torch
 from mmengine.optim import build_optim_wrapper
 
-from fba_mm.core import module_name
+from fba_mm.core import IsolationGuard, module_name
 
 
 def train_step_grads(learner, data, seed=0):
@@ -18,11 +18,8 @@ def train_step_grads(learner, data, seed=0):
             lambda opt, args, kwargs, name=name: captured.__setitem__(
                 name, [None if p.grad is None else p.grad.clone() for p in opt.param_groups[0]['params']]))
     torch.manual_seed(seed)
-    learner.check_isolation = True
-    try:
+    with learner.observers.watching(IsolationGuard()):
         learner.train_step(data, ow)
-    finally:
-        learner.check_isolation = False
     return ow, captured
 
 

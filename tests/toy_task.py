@@ -13,7 +13,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from mmengine.registry import DATASETS, METRICS, MODELS
 
-from fba_mm.core import LocalLearner
+from fba_mm.core import AuxNet, LocalLearner
 
 
 def conv_bn_relu(cin, cout, stride=1, norm=True):
@@ -53,6 +53,17 @@ class ToyCNN(BaseModel):
         return logits
 
 
+class ToyAuxNet(AuxNet):
+    """A linear classifier of pooled features: fresh layers, no mirrors."""
+
+    def __init__(self, width, num_classes):
+        super().__init__()
+        self.linear = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
 @MODELS.register_module()
 class ToyLocalCNN(LocalLearner):
     """Local learner for :class:`ToyCNN`: auxiliary net = global pool of the live feature and of every bank
@@ -73,7 +84,7 @@ class ToyLocalCNN(LocalLearner):
             if self.feature_bank.enabled:
                 width += sum(self.trunk_blocks()[b][0].out_channels
                              for j in range(k) for b in self.module_blocks(j)[-1:])
-            aux.append(nn.Linear(width, num_classes))
+            aux.append(ToyAuxNet(width, num_classes))
         self.aux_nets = nn.ModuleList(aux)
 
     def trunk_blocks(self):

@@ -19,6 +19,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import fba_mm  # noqa: E402,F401
@@ -131,7 +132,7 @@ def main():
     make_data, report = (sr_task if cfg.get('default_scope') == 'mmagic' else det_task)(cfg)
     print(f'demo data: {make_data()}', flush=True)
 
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
     hub = runner.message_hub  # the last validation's metrics, logged by the train loop
     metrics = {k[len('val/'):]: v.current() for k, v in hub.log_scalars.items() if k.startswith('val/')}

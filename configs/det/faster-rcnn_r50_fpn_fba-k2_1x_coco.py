@@ -1,5 +1,6 @@
-# Faster R-CNN R50-FPN on COCO, trained by FBA with K=2 local modules: module 1 is layer2 (the largest activations),
-# module 2 is layer3 + layer4 + neck + heads. See docs/det.md for memory and speed.
+# Faster R-CNN R50-FPN on COCO, FBA K=2: module 1 is layer2, module 2 layer3, layer4, the neck and heads; one auxiliary
+# net, tied to the model's own later blocks, neck and heads, at full resolution. Activation memory of this split (then
+# with trained copies): docs/det.md, "The full-resolution SLM, and K=2".
 _base_ = './faster-rcnn_r50_fpn_fba-k4_1x_coco.py'
 
 # one auxiliary net only: the full-resolution SLM, tied to the main model's own parts

@@ -1,5 +1,6 @@
 """Measure one model's training step: total memory (what the GPU sees), activation memory, FLOPs (forward and
-backward, by module and part), seconds per iteration."""
+backward, by module and part), seconds per iteration; and each task's benchmark recipe (:class:`BenchmarkRecipe`),
+the models and the batch the benchmarks measure."""
 import copy
 import re
 import time
@@ -8,14 +9,90 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+from mmengine.registry import Registry
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
-from .memory import ActivationMemoryMeter, MiB, TotalMemoryMeter, optimizers_of, state_breakdown
+from .errors import ConfigError
+from .local_learner import LocalLearner
+from .memory import ActivationMemoryMeter, MiB, StepMemory, TotalMemoryMeter, optimizers_of, state_breakdown
+from .split import module_name
 
 #: (pattern on a module path, part) pairs that name the parts of a task's model in the FLOP breakdown; a task's
-#: benchmark recipe (``fba_mm.det.testing.FLOP_PARTS``) gives its own, the first match wins
+#: benchmark recipe gives its own (:attr:`BenchmarkRecipe.flop_parts`), the first match wins
 PartRules = Sequence[Tuple[str, str]]
+
+#: each task's :class:`BenchmarkRecipe`, registered by its adapter under its configs' ``default_scope``
+BENCHMARK_RECIPES = Registry('fba_mm benchmark recipe', scope='fba_mm')
+
+
+class BenchmarkRecipe:
+    r"""What the benchmarks (``tools/analysis/benchmark_memory.py``, ``compare.py``, ``flops_per_step.py``) need of
+    one task: a random batch that fits a model, the model with activation checkpointing, end to end and with FBA,
+    and the parts of its FLOP breakdown. A task adapter registers one under its configs' ``default_scope``, and a
+    tool looks it up by a config's scope::
+
+        @BENCHMARK_RECIPES.register_module(name='mmdet')
+        class DetBenchmarkRecipe(BenchmarkRecipe):
+            one_module_learner = dict(type='LocalLearningDetector', split_points=[])
+            flop_parts = ((r'(^|\.)backbone\.', 'blocks'), ...)
+
+            def batch(self, architecture_cfg, batch_size, height, width): ...
+
+        recipe = benchmark_recipe(cfg.default_scope)
+        model_cfg, is_local_learner = recipe.end_to_end_checkpointed(cfg.model.architecture)
+    """
+
+    #: the task's local learner with one module (``type`` and ``split_points``; K=1 trains exactly as stock training
+    #: does), which checkpoints a trunk whose stock model cannot checkpoint itself
+    one_module_learner: dict = {}
+    #: the parts of the task's models in the FLOP breakdown (:func:`count_flops`): (pattern on a module path, part),
+    #: the first match wins
+    flop_parts: PartRules = ()
+
+    def batch(self, architecture_cfg: dict, batch_size: int, height: int, width: int) -> dict:
+        """A random data batch of ``batch_size`` ``height x width`` inputs that fits the stock model
+        ``architecture_cfg`` (its classes, its upscale factor, ...), as its data_preprocessor expects it."""
+        raise NotImplementedError
+
+    def own_checkpointing(self, architecture_cfg: dict) -> Optional[dict]:
+        """A copy of ``architecture_cfg`` with the stock model's own activation checkpointing of its whole trunk
+        switched on (a backbone's ``with_cp``), or None where it has none: then the learner checkpoints the trunk
+        (``with_cp=True``)."""
+        return None
+
+    def end_to_end_checkpointed(self, architecture_cfg: dict) -> Tuple[dict, bool]:
+        """The stock model trained end to end with activation checkpointing of every block of its trunk: ``(model
+        config, is_local_learner)``; the stock model's own checkpointing where it has it, else the one-module learner
+        with ``with_cp=True``."""
+        own = self.own_checkpointing(architecture_cfg)
+        if own is not None:
+            return own, False
+        return dict(copy.deepcopy(self.one_module_learner), architecture=copy.deepcopy(architecture_cfg),
+                    with_cp=True), True
+
+    def fba_checkpointed(self, fba_cfg: dict) -> dict:
+        """The FBA model ``fba_cfg`` with activation checkpointing in its trunk's blocks (as
+        :meth:`end_to_end_checkpointed` checkpoints them) and in its auxiliary nets' blocks."""
+        cfg = copy.deepcopy(fba_cfg)
+        own = self.own_checkpointing(cfg.architecture)
+        if own is not None:
+            cfg.architecture = own
+        else:
+            cfg.with_cp = True
+        cfg.aux_net = dict(cfg.get('aux_net', {}), with_cp=True)
+        return cfg
+
+
+def benchmark_recipe(scope: str) -> BenchmarkRecipe:
+    """The benchmark recipe of configs whose ``default_scope`` is ``scope`` (``'mmdet'``, ``'mmagic'``), registered
+    when the config's ``custom_imports`` import the task adapter (``fba_mm.det``, ``fba_mm.sr``)."""
+    recipe = BENCHMARK_RECIPES.get(scope)
+    if recipe is None:
+        raise ConfigError(f'no benchmark recipe for default_scope={scope!r}; registered: '
+                          f'{sorted(BENCHMARK_RECIPES.module_dict)}. Import the task adapter that registers it '
+                          "(custom_imports=dict(imports=['fba_mm.det']) or ['fba_mm.sr']).")
+    return recipe()
 
 
 def _sync():
@@ -49,14 +126,13 @@ def measure_training(model: nn.Module, optim_wrapper, batch: dict, warmup: int =
     model.train()
     for _ in range(warmup):
         model.train_step(copy.deepcopy(batch), optim_wrapper)
-    local = hasattr(model, 'measure_memory')
+    local = isinstance(model, LocalLearner)
     measured = copy.deepcopy(batch)
     _sync()
     if local:
         # the learner measures itself, module by module: the total over the step and each module's peaks
-        model.measure_memory = True
-        log = model.train_step(measured, optim_wrapper)
-        model.measure_memory = False
+        with model.observers.watching(StepMemory()):
+            log = model.train_step(measured, optim_wrapper)
         total = float(log['total_mib'])
         parts = {k[len('total_mib.'):]: float(v) for k, v in log.items() if k.startswith('total_mib.')}
         activation = float(log['act_mib'])
@@ -175,7 +251,7 @@ def count_flops(model: nn.Module, optim_wrapper, batch: dict, part_rules: PartRu
         for part, g in parts.items():
             by_part[part] += g
     out = dict(gflops=total / 1e9, gflops_by_part=dict(by_part))
-    if hasattr(model, 'local_module_paths'):
+    if isinstance(model, LocalLearner):
         out['gflops_by_module'] = {m: dict(p) for m, p in by_module.items()}
     return out
 
@@ -185,8 +261,7 @@ def _owner_of(model: nn.Module, part_rules: PartRules) -> Callable[[str], Tuple[
     rules = [(re.compile(pattern), part) for pattern, part in part_rules]
     trunk: Dict[str, str] = {}  # a trunk block's path -> its module
     modules: Sequence[Tuple[str, str]] = []  # (path, module) of every part a local module trains
-    if hasattr(model, 'local_module_paths'):
-        from .split import module_name
+    if isinstance(model, LocalLearner):
         heads = set(model.head_paths())
         for k, paths in enumerate(model.local_module_paths()):
             aux = set(model.aux_paths(k)) if k < model.num_modules - 1 else set()

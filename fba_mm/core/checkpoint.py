@@ -108,8 +108,7 @@ class AuxCheckpointLoading:
     def _recopy_unloaded_aux(learner, incompatible_keys) -> None:
         """``load_state_dict`` post-hook (torch's and mmengine's loaders both call it, after every child loaded)."""
         for k in getattr(learner, '_aux_not_loaded', ()):
-            if hasattr(learner.aux_nets[k], 'init_from_architecture'):
-                learner.aux_nets[k].init_from_architecture(learner.architecture)
+            learner.aux_nets[k].init_from_architecture(learner.architecture)
         learner._aux_not_loaded = []
 
 

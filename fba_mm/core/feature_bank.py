@@ -1,3 +1,4 @@
+import contextlib
 from typing import Any, Callable, Dict, Hashable
 
 import torch
@@ -26,7 +27,7 @@ class FeatureBank:
         self.enabled = enabled
         self._features: Dict[str, torch.Tensor] = {}
         self._derived: Dict[Hashable, Any] = {}
-        # bytes are counted only while a step is measured (``measure``; the learner sets it with measure_memory)
+        # bytes are counted only while a step is measured (``measure``, set by the StepMemory observer)
         self.measure = False
         self.peak_bytes = 0
 
@@ -42,9 +43,6 @@ class FeatureBank:
             return self._features[key]
         except KeyError:
             raise KeyError(f'FeatureBank has no {key!r} this iteration; it holds {list(self._features)}') from None
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._features
 
     def for_aux(self) -> Dict[str, torch.Tensor]:
         """What an auxiliary net may read: everything pushed so far, or nothing when the bank is off."""
@@ -72,14 +70,20 @@ class FeatureBank:
             self._derived[key] = make()
         return self._derived[key]
 
+    @contextlib.contextmanager
+    def in_step(self):
+        """The bank of one training step: empty when it starts, emptied when it ends (also on an error)."""
+        self.clear()
+        try:
+            yield self
+        finally:
+            self.clear()
+
     def clear(self) -> None:
         """Empty the bank (after every iteration) and restart its peak."""
         self._features.clear()
         self._derived.clear()
         self.peak_bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._features)
 
     def __repr__(self) -> str:
         return f'FeatureBank(enabled={self.enabled}, keys={list(self._features)})'

@@ -41,13 +41,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 import torch
 import torch.nn as nn
 from mmengine.registry import Registry
-from torch.utils.checkpoint import checkpoint
 
 from .errors import ConfigError
+from .functional import maybe_checkpoint
 
 LAYOUTS = Registry('fba_mm layout', scope='fba_mm')
 
-Bank = Dict[str, torch.Tensor]
+#: what a layout hands the feature bank: name -> feature (the bank itself is :class:`~fba_mm.core.FeatureBank`)
+Features = Dict[str, torch.Tensor]
 
 
 class Layout:
@@ -60,7 +61,8 @@ class Layout:
     bank_carries_blocks = False
 
     def __init__(self, net: Optional[nn.Module] = None) -> None:
-        pass
+        """:func:`find_layout` builds every layout with the network (``cls(net, **cfg)``); a subclass whose network
+        needs checking or reading once (Swin's position embedding, SwinIR's upsampler) overrides this."""
 
     # ------------------------------------------------------------------ structure (module paths in ``net``)
     def stem(self, net: nn.Module) -> List[str]:
@@ -76,21 +78,21 @@ class Layout:
         return []
 
     # ------------------------------------------------------------------ running
-    def forward_stem(self, net: nn.Module, x: torch.Tensor) -> Tuple[Any, Bank]:
+    def forward_stem(self, net: nn.Module, x: torch.Tensor) -> Tuple[Any, Features]:
         """The stem on the network's input: (input of the first block, what the bank carries from here)."""
         raise NotImplementedError
 
     def run_block(self, block: nn.Module, state, with_cp: bool = False):
         """One block on the state flowing between blocks (a tensor, or any structure of them), under activation
         checkpointing when ``with_cp``."""
-        return checkpoint(block, state, use_reentrant=False) if with_cp and torch.is_grad_enabled() else block(state)
+        return maybe_checkpoint(block, state, enabled=with_cp)
 
     def run_block_at(self, net: nn.Module, name: str, state, with_cp: bool = False):
         """Block ``name`` of ``net`` on ``state``: :meth:`run_block` on the module at that path, unless a layout's
         blocks need more than their own module (a CSP layer's first block also runs the layer's short branch)."""
         return self.run_block(net.get_submodule(name), state, with_cp)
 
-    def exit_stage(self, net: nn.Module, stage: int, state) -> Tuple[Any, Bank]:
+    def exit_stage(self, net: nn.Module, stage: int, state) -> Tuple[Any, Features]:
         """After stage ``stage``'s last block: (the state the next stage starts from, what the bank carries)."""
         return state, {}
 
@@ -116,7 +118,7 @@ class Layout:
         stage = self.stage_ends(net).get(block)
         return [block] + (self.exit_parts(net, stage) if stage is not None else [])
 
-    def run_blocks(self, net: nn.Module, names: Sequence[str], state, bank: Optional[Bank] = None,
+    def run_blocks(self, net: nn.Module, names: Sequence[str], state, bank: Optional[Features] = None,
                    with_cp: bool = False):
         """The named blocks of ``net`` in order, each stage's exit after its last block; what the bank carries
         is added to ``bank`` (live, as computed)."""

@@ -10,46 +10,22 @@ from mmengine.model import BaseModel, ModuleList
 from mmengine.optim import OptimWrapperDict
 from mmengine.registry import MODELS
 
+from .aux_net import AuxNet
 from .checkpoint import AuxCheckpointLoading
 from .errors import ConfigError
 from .feature_bank import FeatureBank
-from .isolation import IsolationGuard, detach_output
+from .isolation import detach_output
 from .layout import Layout, find_layout
-from .memory import StepMemory
+from .local_modules import LocalModules
+from .local_step import LocalStep
 from .module_prediction import ModulePrediction
 from .scope import scope_if_unset
 from .skip_policy import SkipPolicy
-from .split import even_split_points, module_name, resolve_split_points
+from .split import module_name
+from .step_observer import StepObservers
 
 
-class LocalStep(nn.Module):
-    """One local module with everything that trains it (its blocks plus its auxiliary net, or plus the real
-    task head for the last module), as one ``nn.Module`` so that a DDP can wrap exactly these parameters.
-
-    It is kept outside the learner's module tree (checkpoint keys stay the architecture's own) and calls
-    back into the learner, which owns the forward logic.
-    """
-
-    def __init__(self, learner: 'LocalLearner', k: int, parts: Sequence[nn.Module]) -> None:
-        super().__init__()
-        self.parts = nn.ModuleList(parts)
-        self.k = k
-        object.__setattr__(self, '_learner', learner)  # a back-reference, not a submodule
-
-    def forward(self, feature, data_samples):
-        return self._learner.forward_local(self.k, feature, data_samples)
-
-
-class ParameterHolder(nn.Module):
-    """A bare parameter of a model (DINO's ``level_embed``, which sits on the detector itself) as a module of its
-    own, so that a local module's optimizer and DDP hold it like any of its parts. It holds the same parameter."""
-
-    def __init__(self, name: str, param: nn.Parameter) -> None:
-        super().__init__()
-        self.register_parameter(name, param)
-
-
-class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
+class LocalLearner(AuxCheckpointLoading, ModulePrediction, LocalModules, BaseModel):
     """Base of local-learning models: a stock ``architecture`` cut into K gradient-isolated local modules.
 
     A training iteration (:meth:`train_step`) runs the parameter-free prefix under ``no_grad``; then for each
@@ -127,13 +103,16 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
         self.feature_bank = FeatureBank(enabled=use_bank)
         self._split_cfg = split_points
         self._local_steps: List[LocalStep] = []
-        # set by the runner hooks (or by hand) for some iterations: measure memory, assert gradient isolation
-        self.measure_memory = False
-        self.check_isolation = False
+        # what watches the step (memory, gradient isolation): runner hooks install observers for some iterations
+        self.observers = StepObservers()
         self.register_load_state_dict_post_hook(self._recopy_unloaded_aux)
         self.build_split()
         self.skip_policy = SkipPolicy(self.num_modules, max_consecutive_skips)
         self.build_aux_nets(aux_net if aux_net is not None else copy.deepcopy(self.default_aux_net))
+        not_aux = [type(n).__name__ for n in self.aux_nets if not isinstance(n, AuxNet)]
+        if not_aux:
+            raise ConfigError(f'{type(self).__name__} built an auxiliary net of type {not_aux[0]}, which is not an '
+                              'AuxNet: auxiliary nets subclass fba_mm.core.AuxNet, whose calls the step makes.')
 
     def _scope(self):
         return scope_if_unset(self.scope) if self.scope else contextlib.nullcontext()
@@ -145,32 +124,6 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
     @property
     def network(self) -> nn.Module:
         return self.architecture.get_submodule(self.network_path)
-
-    def trunk_stages(self) -> 'OrderedDict[str, List[str]]':
-        """Stage name -> its blocks, in forward order: the layout's stages of the network, and for an adapter that
-        cuts on past it (a DETR's encoder layers, :mod:`fba_mm.det.detr`) its own after them."""
-        return self.layout.structure(self.network)
-
-    def trunk_blocks(self) -> 'OrderedDict[str, nn.Module]':
-        """The cuttable blocks in forward order, by the names split points use (``'layer2.0'``, ``'body.3'``)."""
-        return OrderedDict((name, self.get_submodule(self.block_path(name)))
-                           for blocks in self.trunk_stages().values() for name in blocks)
-
-    def block_path(self, name: str) -> str:
-        """Module path (relative to the learner) of the trunk block called ``name``."""
-        return f'architecture.{self.network_path}.{name}'
-
-    def block_paths(self, name: str) -> List[str]:
-        """Module paths trained with block ``name`` (with a stage's last block, the stage's exit)."""
-        if self.layout is None:
-            return [self.block_path(name)]
-        return [f'architecture.{self.network_path}.{p}' for p in self.layout.block_parts(self.network, name)]
-
-    def stem_paths(self) -> List[str]:
-        """Trainable modules that run before the first block and belong to module 1 (e.g. EDSR's conv_first)."""
-        if self.layout is None:
-            return []
-        return [f'architecture.{self.network_path}.{m}' for m in self.layout.stem(self.network)]
 
     def head_paths(self) -> List[str]:
         """Modules after the trunk, trained with the last module (neck and heads, SR tail)."""
@@ -252,145 +205,35 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
         # mmengine's ModuleList: init_weights() reaches the layers a strategy builds anew (AuxNet.init_weights)
         self.aux_nets = ModuleList(nets)
 
-    # ------------------------------------------------------------------ the split
-    def build_split(self) -> None:
-        """Resolve split points into module boundaries (the constructor calls it before building the auxiliary nets,
-        which depend on where the cuts are)."""
-        blocks = self.trunk_blocks()
-        names = list(blocks)
-        trainable = [any(p.requires_grad for p in b.parameters()) for b in blocks.values()]
-        stem_trainable = any(p.requires_grad for path in self.stem_paths()
-                             for p in self.get_submodule(path).parameters())
-        self.stem_trainable = stem_trainable
-        if stem_trainable:
-            first = 0
-        elif any(trainable):
-            first = trainable.index(True)
-        else:
-            raise ConfigError('every block of the trunk is frozen, so there is nothing to train; lower frozen_stages.')
-        try:
-            if isinstance(self._split_cfg, int):
-                points = even_split_points(names, first, self._split_cfg)
-            elif isinstance(self._split_cfg, str):
-                points = self._split_cfg  # resolve_split_points explains that a list is wanted
-            else:
-                points = list(self._split_cfg)
-            starts = resolve_split_points(points, names, first if not stem_trainable else -1,
-                                          stages=self.trunk_stages() if self.layout else None)
-        except ConfigError as e:
-            raise ConfigError(f'{type(self).__name__}: {e} {self.split_hint()}'.strip()) from None
-        if any(trainable[first:]) and not all(trainable[first:]):
-            frozen = [n for n, t in zip(names[first:], trainable[first:]) if not t]
-            raise ConfigError(f'blocks {frozen} are frozen but come after trainable blocks; local learning needs '
-                              'every block after the prefix to be trainable.')
-        self.split_points = points
-        bounds = [first] + starts + [len(names)]
-        self._module_blocks = [names[bounds[k]:bounds[k + 1]] for k in range(len(bounds) - 1)]
-        self._prefix_blocks = names[:first]
-        self.num_modules = len(self._module_blocks)
-
-    def module_blocks(self, k: int) -> List[str]:
-        return self._module_blocks[k]
-
-    @property
-    def prefix_blocks(self) -> List[str]:
-        return self._prefix_blocks
-
-    def aux_paths(self, k: int) -> List[str]:
-        """Paths of the auxiliary net that trains module ``k`` (k < K-1)."""
-        return [f'aux_nets.{k}']
-
-    def part_at(self, path: str) -> nn.Module:
-        """The module at ``path``, or for a path that names a bare parameter a :class:`ParameterHolder` of it."""
-        try:
-            return self.get_submodule(path)
-        except AttributeError:
-            parent, _, name = path.rpartition('.')
-            return ParameterHolder(name, self.get_submodule(parent).get_parameter(name))
-
-    def local_module_paths(self) -> List[List[str]]:
-        """For every local module, the paths of the modules (or bare parameters) it trains. The single source of
-        truth for the optimizer split and the DDP wrapper (both read them through :meth:`part_at`)."""
-        paths = []
-        for k in range(self.num_modules):
-            p = [path for b in self._module_blocks[k] for path in self.block_paths(b)]
-            if k == 0 and self.stem_trainable:
-                p = self.stem_paths() + p
-            p += self.head_paths() if k == self.num_modules - 1 else self.aux_paths(k)
-            paths.append(p)
-        return paths
-
-    @property
-    def local_steps(self) -> List[LocalStep]:
-        if not self._local_steps:
-            self._local_steps = [
-                LocalStep(self, k, [self.part_at(p) for p in paths])
-                for k, paths in enumerate(self.local_module_paths())
-            ]
-        return self._local_steps
-
     # ------------------------------------------------------------------ training
     def train_step(self, data, optim_wrapper: OptimWrapperDict, local_steps: Optional[Sequence[nn.Module]] = None):
-        """One iteration: K forward/backward/step rounds, one per local module.
-
-        ``local_steps`` lets a DDP wrapper pass its DDP-wrapped :class:`LocalStep` s; by default the plain ones.
-        Returns log variables: ``m{k}.<loss>`` per module and ``loss``, the real task loss of the last module;
-        with :attr:`measure_memory` also ``total_mib`` (peak of all live tensors over the step, see
-        :class:`~fba_mm.core.memory.TotalMemoryMeter`) with its parts ``total_mib.<category>`` and, on CPU,
-        ``m{k}.total_mib`` (the peak while module k trains); ``m{k}.act_mib`` (peak activation memory while module k
-        trains), ``act_mib`` (their maximum) and ``bank_mib`` (what the feature bank held).
-        """
+        """One iteration: K forward/backward/step rounds, one per local module (``local_steps``: a DDP wrapper's
+        wrapped :class:`LocalStep` s). Logs ``m{k}.<loss>`` and ``m{k}.skipped`` per module, ``loss`` (the last
+        module's, the real task loss) and what the installed observers measured (:class:`.StepMemory`)."""
         self.check_optim_wrapper(optim_wrapper)
         steps = local_steps if local_steps is not None else self.local_steps
-        bank, skips = self.feature_bank, self.skip_policy
-        memory = StepMemory(self, optim_wrapper) if self.measure_memory else None
-        guard = IsolationGuard(self, {n: [p for g in w.optimizer.param_groups for p in g['params']]
-                                      for n, w in optim_wrapper.items()}) if self.check_isolation else None
-        bank.clear()
-        bank.measure = memory is not None
-        self.follow_settings()
         log_vars, stepped = OrderedDict(), False
-        try:
-            with memory if memory is not None else contextlib.nullcontext():
-                data = self.data_preprocessor(data, True)
-                with torch.no_grad():
-                    feature = self.forward_prefix(data['inputs'])
-                for k, step in enumerate(steps):
-                    name, wrapper = module_name(k), optim_wrapper[module_name(k)]
-                    if memory is not None:
-                        memory.module_starts()
-                    watching = guard.watch(name) if guard else contextlib.nullcontext()
-                    with watching, self.aux_weights(k):  # tied auxiliary weights stay bound through the backward
-                        with wrapper.optim_context(step):
-                            output, losses = step(feature, data['data_samples'])
-                        loss, module_log = self.parse_losses(losses)
-                        skip = not skips.all_ranks_finite(loss)
-                        if skip:
-                            skips.skip(k, wrapper)
-                        else:
-                            wrapper.update_params(loss)
-                            stepped |= wrapper.should_update()  # False inside an accumulation window
-                    skips.record(k, skip)
-                    for key, value in module_log.items():
-                        log_vars[f'{name}.{key}'] = value.detach()
-                    log_vars[f'{name}.skipped'] = torch.tensor(float(skip))
-                    if memory is not None:
-                        memory.module_done(name)
-                    # gradient isolation: module k+1 starts from a leaf
-                    feature = self.detach_output(output)
-                    if guard:
-                        guard.check_handover(name, feature, bank.for_head())
-                    del output, losses, loss
-                if stepped:
-                    self.update_aux_weights()
-        finally:
-            bank_bytes = bank.peak_bytes
-            bank.clear()
-        skips.check()
-        log_vars['loss'] = log_vars[f'{module_name(self.num_modules - 1)}.loss']
-        if memory is not None:
-            log_vars.update(memory.log_vars(bank_bytes))
-        return log_vars
+        self.follow_settings()
+        with self.feature_bank.in_step(), self.observers.step(self, optim_wrapper):
+            data = self.data_preprocessor(data, True)
+            with torch.no_grad():
+                feature = self.forward_prefix(data['inputs'])
+            for k, step in enumerate(steps):
+                wrapper = optim_wrapper[module_name(k)]
+                with self.observers.module(k), self.aux_weights(k):  # tied weights stay bound through the backward
+                    with wrapper.optim_context(step):
+                        output, losses = step(feature, data['data_samples'])
+                    loss, module_log = self.parse_losses(losses)
+                    stepped |= self.skip_policy.update_params(k, wrapper, loss)
+                log_vars.update((f'{module_name(k)}.{key}', value.detach()) for key, value in module_log.items())
+                feature = self.detach_output(output)  # gradient isolation: module k+1 starts from a leaf
+                self.observers.handover(k, feature, self.feature_bank)
+                del output, losses, loss
+            if stepped:  # once per optimizer step, not per iteration, under gradient accumulation
+                self.update_aux_weights()
+        self.skip_policy.check()
+        log_vars.update(self.skip_policy.log_vars(), loss=log_vars[f'{module_name(self.num_modules - 1)}.loss'])
+        return {**log_vars, **self.observers.log_vars()}
 
     def detach_output(self, output):
         """What module k+1 receives: module k's output with every tensor in it detached (any structure)."""
@@ -398,25 +241,19 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
 
     def aux_weights(self, k: int):
         """Context for module ``k``'s forward and backward: its auxiliary net's tied weights are bound (see
-        :class:`~fba_mm.core.aux_net.AuxNet`); a no-op for the last module and for other weight sources."""
-        aux_nets = getattr(self, 'aux_nets', ())
-        if k < len(aux_nets) and hasattr(aux_nets[k], 'bound_to'):
-            return aux_nets[k].bound_to(self.architecture)
-        return contextlib.nullcontext()
+        :mod:`~fba_mm.core.weight_sources`); a no-op for the last module and for other weight sources."""
+        return self.aux_nets[k].bound_to(self.architecture) if k < self.num_modules - 1 else contextlib.nullcontext()
 
     def follow_settings(self) -> None:
         """Auxiliary nets take the settings a runner hook changed on the main parts they mirror (a head's loss
         switch), so that they train as the real head now trains (:meth:`.AuxNet.follow_settings`)."""
-        for aux in getattr(self, 'aux_nets', ()):
-            if hasattr(aux, 'follow_settings'):
-                aux.follow_settings(self.architecture)
+        for aux in self.aux_nets:
+            aux.follow_settings(self.architecture)
 
     def update_aux_weights(self) -> None:
-        """After an iteration whose modules stepped (once per optimizer step, not per iteration, under gradient
-        accumulation): EMA auxiliary copies follow the new main weights."""
-        for aux in getattr(self, 'aux_nets', ()):
-            if hasattr(aux, 'update_from_architecture'):
-                aux.update_from_architecture(self.architecture)
+        """After an iteration whose modules stepped: EMA auxiliary copies follow the new main weights."""
+        for aux in self.aux_nets:
+            aux.update_from_architecture(self.architecture)
 
     def check_optim_wrapper(self, optim_wrapper) -> None:
         expected = [module_name(k) for k in range(self.num_modules)]
@@ -425,8 +262,9 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
                 optim_wrapper).__name__
             raise ConfigError(
                 f'{type(self).__name__} trains {self.num_modules} local modules, each with its own optimizer, but '
-                f'optim_wrapper is {got}. Add constructor=\'LocalOptimWrapperConstructor\' to the optim_wrapper '
-                f'config; it builds one OptimWrapper per module ({expected}).')
+                f'optim_wrapper is {got}. Set runner_type=\'LocalLearningRunner\' in the config (fba_mm\'s and '
+                "mmdet's tools/train.py honour it; mmagic's builds the plain Runner, so train with fba_mm's), or add "
+                f"constructor='LocalOptimWrapperConstructor' to optim_wrapper: one OptimWrapper per module {expected}.")
 
     # ------------------------------------------------------------------ inference: the plain architecture
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
@@ -451,6 +289,5 @@ class LocalLearner(AuxCheckpointLoading, ModulePrediction, BaseModel):
 
     def init_aux_from_architecture(self) -> None:
         """Copy the main model's (possibly pretrained) weights into the auxiliary nets' copies of its parts."""
-        for aux in getattr(self, 'aux_nets', []):
-            if hasattr(aux, 'init_from_architecture'):
-                aux.init_from_architecture(self.architecture)
+        for aux in self.aux_nets:
+            aux.init_from_architecture(self.architecture)

@@ -13,8 +13,8 @@ class LocalLogProcessor(LogProcessor):
     ``memory``, then ``loss`` (the real task loss) and its parts, each module's total local loss (``m1.loss`` ..)
     and, on the iterations that measure it, the memory total (``total_mib``). Everything a local learner logs
     (each module's every loss, ``m{k}.grad_norm``, ``m{k}.skipped``, the memory parts) still reaches the message
-    hub, ``vis_data/scalars.json`` and the visualisation backends: only the text line is shortened, from about
-    2,500 characters to about 300 for Faster R-CNN K=4.
+    hub, ``vis_data/scalars.json`` and the visualisation backends: only the text line is shortened, to a small part
+    of the stock line's length (docs/benchmarks.md, "The baselines").
 
     Example (the stock config's ``log_processor`` keeps its other settings)::
 

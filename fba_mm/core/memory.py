@@ -6,12 +6,16 @@ The activation meter counts, exactly and deterministically, the bytes of tensors
 (they are not activations), and released when autograd frees the saved tensor. It does not see what
 non-reentrant checkpointing recomputes in the backward pass; the total meter does.
 """
+import contextlib
 import functools
 import weakref
 from typing import Dict, Iterable, Optional
 
 import torch
 import torch.nn as nn
+
+from .split import module_name
+from .step_observer import StepObserver
 
 MiB = 1024**2
 
@@ -255,46 +259,38 @@ def state_breakdown(tracked) -> Dict[str, int]:
                                  if torch.is_tensor(v) and v.dim()))
 
 
-class StepMemory:
-    """The memory figures a local learner's ``train_step`` logs when it measures (``measure_memory``): the total of
-    the whole step and its parts, and per module its activations and (CPU) its total peak. Enter it around the
-    step and call :meth:`module_done` after each module.
+class StepMemory(StepObserver):
+    """The memory figures a learner's step logs while this observer is installed (``ModuleMemoryHook`` installs it
+    now and then): the total of the whole step and its parts, per module its activations and (CPU) its total peak,
+    and the feature bank's peak. On GPU the peak statistic is mmengine's (its logger resets it after every log
+    line): it is read, never reset, inside training."""
 
-    On GPU the peak statistic is mmengine's (its logger resets it after every log line): it is read, never reset,
-    inside training.
-    """
-
-    def __init__(self, learner: nn.Module, optim_wrapper) -> None:
+    @contextlib.contextmanager
+    def step(self, learner: nn.Module, optim_wrapper):
         self.total = TotalMemoryMeter(learner, optim_wrapper, reset_peak=False)
         self.activations = ActivationMemoryMeter(learner)
-        self.module_vars: Dict[str, torch.Tensor] = {}
+        self.vars: Dict[str, torch.Tensor] = {}
+        bank = learner.feature_bank
+        bank.measure = True
+        try:
+            with self.total, self.activations:
+                yield
+        finally:
+            bank.measure = False
+        self.vars['total_mib'] = torch.tensor(self.total.peak_mib)
+        self.vars.update({f'total_mib.{part}': torch.tensor(mib) for part, mib in self.total.breakdown_mib.items()})
+        self.vars['act_mib'] = max(v for k, v in self.vars.items() if k.endswith('.act_mib'))
+        self.vars['bank_mib'] = torch.tensor(bank.peak_bytes / MiB)
 
-    def __enter__(self) -> 'StepMemory':
-        self.total.__enter__()
-        self.activations.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.activations.__exit__(*exc)
-        self.total.__exit__(*exc)
-
-    def module_starts(self) -> None:
+    @contextlib.contextmanager
+    def module(self, k: int):
         self.activations.reset()
         self.total.window_peak()  # the prefix's (or the previous module's) window ends here
-
-    def module_done(self, name: str) -> None:
-        """Module ``name`` has stepped: its ``act_mib`` and (CPU) ``total_mib``."""
-        self.module_vars[f'{name}.act_mib'] = torch.tensor(self.activations.peak_mib)
+        yield
+        self.vars[f'{module_name(k)}.act_mib'] = torch.tensor(self.activations.peak_mib)
         module_total = self.total.window_peak()
         if module_total >= 0:
-            self.module_vars[f'{name}.total_mib'] = torch.tensor(module_total / MiB)
+            self.vars[f'{module_name(k)}.total_mib'] = torch.tensor(module_total / MiB)
 
-    def log_vars(self, bank_bytes: int) -> Dict[str, torch.Tensor]:
-        """After :meth:`__exit__`: every module's figures, then ``total_mib`` and its parts, ``act_mib`` (the
-        largest module's) and ``bank_mib``."""
-        out = dict(self.module_vars)
-        out['total_mib'] = torch.tensor(self.total.peak_mib)
-        out.update({f'total_mib.{part}': torch.tensor(mib) for part, mib in self.total.breakdown_mib.items()})
-        out['act_mib'] = max(v for k, v in self.module_vars.items() if k.endswith('.act_mib'))
-        out['bank_mib'] = torch.tensor(bank_bytes / MiB)
-        return out
+    def log_vars(self) -> Dict[str, torch.Tensor]:
+        return self.vars

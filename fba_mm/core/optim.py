@@ -8,9 +8,11 @@ from mmengine.logging import print_log
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
 
+from .aux_net import AuxNet
 from .checkpoint import ARCH_PREFIX
 from .errors import ConfigError
-from .local_learner import LocalLearner, ParameterHolder
+from .local_learner import LocalLearner
+from .local_step import ParameterHolder
 from .split import module_name
 
 
@@ -111,7 +113,7 @@ class LocalOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             path = path.rpartition('.')[0]
         self.add_params(groups, module, prefix=path)
         as_main: List[Dict] = []
-        for rel, source in (module.mirror_pairs() if hasattr(module, 'mirror_pairs') else ()):
+        for rel, source in (module.mirror_pairs() if isinstance(module, AuxNet) else ()):
             self.add_params(as_main, module.get_submodule(rel), prefix=ARCH_PREFIX + source)
         renamed = {id(g['params'][0]): g for g in as_main}  # add_params makes one group per parameter
         return [renamed.get(id(g['params'][0]), g) for g in groups]

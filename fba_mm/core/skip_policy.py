@@ -1,7 +1,7 @@
 """What a local module does when its loss is not finite: it skips that iteration, the others go on, and a module
 that stays stuck stops training."""
 import logging
-from typing import List
+from typing import Dict, List
 
 import torch
 from mmengine.logging import print_log
@@ -41,9 +41,23 @@ class SkipPolicy:
             torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
         return not bad.item()
 
+    def update_params(self, k: int, wrapper, loss: torch.Tensor) -> bool:
+        """Module ``k``'s ``wrapper.update_params(loss)`` when its loss is finite on every rank, else a skip (its
+        wrapper's count advances without a step). Returns whether the wrapper's optimizer stepped (not inside an
+        accumulation window, not on a skip)."""
+        finite = self.all_ranks_finite(loss)
+        if finite:
+            wrapper.update_params(loss)
+        else:
+            self.skip(k, wrapper)
+        self.in_a_row[k] = 0 if finite else self.in_a_row[k] + 1
+        return finite and wrapper.should_update()
+
     def skip(self, k: int, wrapper) -> None:
-        """Module k skips this iteration (its loss is not finite): its wrapper's count advances without a step."""
         self.skipped[k] += 1
+        # mmengine advances a wrapper's count only in backward(), which a non-finite loss must not run, and its one
+        # public setter (initialize_count_status) also resets max_counts and re-checks the model; so the count is
+        # advanced here, as OptimWrapper.backward itself does
         wrapper._inner_count += 1
         if wrapper.should_update():
             wrapper.zero_grad()
@@ -51,8 +65,9 @@ class SkipPolicy:
                   f'({self.skipped[k]} skipped so far, {self.in_a_row[k] + 1} in a row); the other modules go on.',
                   logger='current', level=logging.WARNING)
 
-    def record(self, k: int, skipped: bool) -> None:
-        self.in_a_row[k] = self.in_a_row[k] + 1 if skipped else 0
+    def log_vars(self) -> Dict[str, torch.Tensor]:
+        """``m{k}.skipped``: whether module k skipped this iteration."""
+        return {f'{module_name(k)}.skipped': torch.tensor(float(n > 0)) for k, n in enumerate(self.in_a_row)}
 
     def check(self) -> None:
         """Stop training once a module has skipped ``max_consecutive_skips`` iterations in a row."""

@@ -1,6 +1,6 @@
 """Split points: where a network's sequence of blocks is cut into local modules."""
 import difflib
-from typing import List, Mapping, Optional, Sequence
+from typing import List, Mapping, Optional, Sequence, Tuple, Union
 
 from .errors import ConfigError
 
@@ -74,3 +74,31 @@ def even_split_points(blocks: Sequence[str], first_trainable: int, num_modules: 
 def module_name(k: int) -> str:
     """Name of local module ``k`` (0-based) in optimizer wrappers, schedulers and logs: ``m1``..``mK``."""
     return f'm{k + 1}'
+
+
+def split_modules(blocks: Sequence[str], trainable: Sequence[bool], stem_trainable: bool,
+                  split_points: Union[Sequence[str], int], stages: Optional[Mapping[str, Sequence[str]]] = None
+                  ) -> Tuple[List[str], List[List[str]], List[str]]:
+    """Cut ``blocks`` (in forward order; ``trainable``: whether each has trainable parameters) at ``split_points``
+    (names, or an int K for K modules of nearly equal length). The blocks before the first trainable one are the
+    gradient-free prefix, unless the stem before them trains (``stem_trainable``), when module 1 starts at the input.
+
+    Returns ``(split point names, the blocks of each module, the prefix's blocks)``.
+    """
+    if stem_trainable:
+        first = 0
+    elif any(trainable):
+        first = trainable.index(True)
+    else:
+        raise ConfigError('every block of the trunk is frozen, so there is nothing to train; lower frozen_stages.')
+    if isinstance(split_points, int):
+        points = even_split_points(blocks, first, split_points)
+    else:
+        points = split_points if isinstance(split_points, str) else list(split_points)  # a str: the error says why
+    starts = resolve_split_points(points, blocks, first if not stem_trainable else -1, stages=stages)
+    if any(trainable[first:]) and not all(trainable[first:]):
+        frozen = [n for n, t in zip(blocks[first:], trainable[first:]) if not t]
+        raise ConfigError(f'blocks {frozen} are frozen but come after trainable blocks; local learning needs every '
+                          'block after the prefix to be trainable.')
+    bounds = [first] + starts + [len(blocks)]
+    return points, [list(blocks[bounds[k]:bounds[k + 1]]) for k in range(len(bounds) - 1)], list(blocks[:first])

@@ -7,7 +7,11 @@ register_all_modules(init_default_scope=False)
 
 from .aux_nets import DetAuxNet, SLMAuxNet  # noqa: E402
 from .baseline_aux_nets import AugLocAuxNet, DGLAuxNet  # noqa: E402
+from .benchmark_recipe import DetBenchmarkRecipe  # noqa: E402
 from .feature_bank_neck import FeatureBankNeck  # noqa: E402
 from .local_detector import LocalLearningDetector  # noqa: E402
 
-__all__ = ['AugLocAuxNet', 'DetAuxNet', 'DGLAuxNet', 'FeatureBankNeck', 'LocalLearningDetector', 'SLMAuxNet']
+__all__ = [
+    'AugLocAuxNet', 'DetAuxNet', 'DetBenchmarkRecipe', 'DGLAuxNet', 'FeatureBankNeck', 'LocalLearningDetector',
+    'SLMAuxNet'
+]

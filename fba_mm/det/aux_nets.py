@@ -11,11 +11,14 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from fba_mm.core import ConfigError, find_layout, fresh_copy, partial_copy
 from fba_mm.core.aux_net import AuxNet
+from fba_mm.core.functional import scale_losses
 
 from .feature_bank_neck import FeatureBankNeck
+from .from_features import loss_from_features, predict_from_features
+from .head_copy import head_only_copy
 from .layouts import BackboneLayout, stage_features
 from .pyramid_levels import check_first_level, drop_finest_priors, finest_levels_left_out, own_levels_start
-from .utils import head_only_copy, loss_from_features, predict_from_features, rescale_priors, rescale_sample
+from .rescale import rescale_priors, rescale_sample
 
 
 class DetAuxNet(AuxNet):
@@ -161,9 +164,7 @@ class DetAuxNet(AuxNet):
         with self.levels():
             feats, encoder_state, data_samples = self.head_inputs(state, stage_feats, data_samples, bank)
             losses = loss_from_features(self.detector, feats, data_samples, encoder_state=encoder_state)
-        if self.loss_weight != 1.0:
-            losses = {k: _scale(v, self.loss_weight) if 'loss' in k else v for k, v in losses.items()}
-        return losses
+        return scale_losses(losses, self.loss_weight)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -204,8 +205,9 @@ class SLMAuxNet(DetAuxNet):
     - ``scale``: run the auxiliary net at a lower resolution (0.5: every input feature average-pooled by 2 and
       the targets rescaled to match), which cuts its memory and compute about fourfold. ``scale_priors`` (default
       True) rescales the heads' anchors and RoI level thresholds with it, so that every object is handled at the
-      pyramid level, and by the head weights, that handle it at full resolution (measured: without it, tied
-      half-resolution heads give module k a gradient far from end-to-end's, docs/benchmarks.md).
+      pyramid level, and by the head weights, that handle it at full resolution (without it, tied half-resolution
+      heads give module k a gradient further from end-to-end's: docs/benchmarks.md, "The front", why tied weights at
+      half resolution lose).
     - ``first_level``: the auxiliary neck and heads leave out the ``first_level`` finest pyramid levels
       (:mod:`fba_mm.det.pyramid_levels`): at 1, Faster R-CNN's auxiliary nets never compute P2, where the FPN
       output conv and the RPN conv cost most, and send the RoIs that went there to P3; every other object keeps its
@@ -282,7 +284,3 @@ class SLMAuxNet(DetAuxNet):
             state, items = layout.exit_stage(trunk, t, state)
             feats.update(stage_features(items))
         return feats
-
-
-def _scale(value, weight):
-    return [v * weight for v in value] if isinstance(value, (list, tuple)) else value * weight

@@ -25,10 +25,10 @@ from mmdet.models.backbones import ResNet
 from mmdet.models.backbones.resnet import Bottleneck
 from mmdet.registry import MODELS
 from mmengine.model import ModuleList, Sequential
-from torch.utils.checkpoint import checkpoint
 
 from fba_mm.core import ConfigError
 from fba_mm.core.aux_rules import augloc_depth, sample_uniformly
+from fba_mm.core.functional import maybe_checkpoint
 
 from .aux_nets import DetAuxNet
 
@@ -57,7 +57,7 @@ class DGLAuxNet(DetAuxNet):
     Knobs: ``num_convs`` (0: the neck and heads right on the live feature); ``train_cfg``, ``scale`` and
     ``loss_weight`` as in :class:`SLMAuxNet`; ``with_cp``: activation checkpointing of the conv layers.
     ``architecture``, ``architecture_cfg``, ``live_stage``, ``module_index``, ``num_modules`` and
-    ``later_blocks`` are set by the learner.
+    ``later_blocks`` are set by the learner (DGL does not use the last three: its net is the same for every module).
 
     Example::
 
@@ -84,11 +84,7 @@ class DGLAuxNet(DetAuxNet):
         self.build_neck_and_heads(architecture, train_cfg, fresh=True)
 
     def forward_stages(self, state, feats: Dict[int, torch.Tensor]) -> Dict[int, torch.Tensor]:
-        x = state
-        if self.with_cp and x.requires_grad and len(self.convs):
-            x = checkpoint(self.convs, x, use_reentrant=False)
-        else:
-            x = self.convs(x)
+        x = maybe_checkpoint(self.convs, state, enabled=self.with_cp and len(self.convs) > 0)  # none: nothing to redo
         return {self.live_stage: x}
 
 

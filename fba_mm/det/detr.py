@@ -1,7 +1,7 @@
 """A DETR's transformer encoder as blocks that local modules can cut (Deformable DETR and DINO).
 
-Their encoder layers hold most of the activations (DINO-4scale R50 at 512x512: 3.7 of 4.4 GB with the decoder and
-head), so :class:`~fba_mm.det.LocalLearningDetector` reads them as the last stage of the trunk, ``'encoder'``, after
+Their encoder layers hold most of the activations (docs/det.md, "DINO-4scale R50: the encoder cut"), so
+:class:`~fba_mm.det.LocalLearningDetector` reads them as the last stage of the trunk, ``'encoder'``, after
 the backbone's: a split point may name ``'encoder.layers.3'``. The way into the encoder, the neck and the
 detector's ``pre_transformer`` (flattening, positional and level embeddings, masks), goes with the backbone's last
 block, as a stage's exit does. Between encoder layers the state is an :func:`enter_encoder` dict; what follows the
@@ -9,11 +9,11 @@ encoder (``pre_decoder``, the decoder, the head) is the detector's own code, run
 """
 from typing import Dict, List
 
-import torch
 import torch.nn as nn
 from mmdet.models.detectors import DeformableDETR
 from mmdet.models.layers.transformer import DeformableDetrTransformerEncoder
-from torch.utils.checkpoint import checkpoint
+
+from fba_mm.core.functional import maybe_checkpoint
 
 #: name of the encoder's stage among the trunk's stages
 ENCODER = 'encoder'
@@ -57,6 +57,5 @@ def run_encoder_layer(layer: nn.Module, state: Dict, with_cp: bool = False) -> D
     def run(query):
         return layer(query=query, **inputs)
 
-    query = checkpoint(run, state['query'], use_reentrant=False) if with_cp and torch.is_grad_enabled() \
-        else run(state['query'])
+    query = maybe_checkpoint(run, state['query'], enabled=with_cp)
     return {**state, 'query': query}

@@ -1,11 +1,9 @@
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
-
-from .utils import pyramid
 
 
 @MODELS.register_module()
@@ -35,3 +33,29 @@ class FeatureBankNeck(BaseModule):
     def forward(self, stage_feats: Dict[int, torch.Tensor]):
         feats = pyramid(stage_feats, self.out_indices, self.stage_channels, self.stage_strides)
         return self.neck(feats) if self.neck is not None else feats
+
+
+def pyramid(stage_feats: Dict[int, torch.Tensor], out_indices: Sequence[int], channels: Sequence[int],
+            strides: Sequence[int]) -> Tuple[torch.Tensor, ...]:
+    """The backbone's output tuple from the stages at hand; a missing stage (no feature bank, or a later stage an
+    auxiliary net does not compute) is zeros of the shape it would have, so the neck and heads run unchanged but
+    receive nothing from it."""
+    out = []
+    for i in out_indices:
+        if i in stage_feats:
+            out.append(stage_feats[i])
+            continue
+        later = [s for s in stage_feats if s > i]
+        if later:  # upsample from the nearest later stage at hand
+            ref = stage_feats[min(later)]
+            h, w = ref.shape[2:]
+            for s in range(i + 1, min(later) + 1):
+                h, w = h * strides[s], w * strides[s]
+        else:  # downsample from the nearest earlier one, as a stride-s conv with padding does (ceil)
+            j = max(s for s in stage_feats if s < i)
+            ref = stage_feats[j]
+            h, w = ref.shape[2:]
+            for s in range(j + 1, i + 1):
+                h, w = -(-h // strides[s]), -(-w // strides[s])
+        out.append(ref.new_zeros(ref.shape[0], channels[i], h, w))
+    return tuple(out)

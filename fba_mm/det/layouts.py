@@ -7,9 +7,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmdet.models.backbones import CSPDarknet, CSPNeXt, RegNet, ResNet, SwinTransformer
-from torch.utils.checkpoint import checkpoint
 
 from fba_mm.core import LAYOUTS, ConfigError, Layout
+from fba_mm.core.functional import maybe_checkpoint
 
 
 class BackboneLayout(Layout):
@@ -122,9 +122,7 @@ class SwinLayout(BackboneLayout):
 
     def run_block(self, block, state, with_cp=False):
         x, hw_shape = state
-        if with_cp and torch.is_grad_enabled():
-            return checkpoint(block, x, hw_shape, use_reentrant=False), hw_shape
-        return block(x, hw_shape), hw_shape
+        return maybe_checkpoint(block, x, hw_shape, enabled=with_cp), hw_shape
 
     def pool_state(self, state, factor):
         x, (h, w) = state
@@ -177,11 +175,6 @@ class CSPLayout(BackboneLayout):
             raise ConfigError(f'{type(net).__name__}(out_indices={tuple(net.out_indices)}): the stem\'s output (index '
                               '0) cannot be read by the neck under local learning; start out_indices at 1.')
 
-    @staticmethod
-    def _csp_of(net, stage: int) -> str:
-        """Path of stage ``stage``'s CSP layer, the stage's last module (``net``: the whole backbone)."""
-        return f'stage{stage + 1}.{len(net.get_submodule(f"stage{stage + 1}")) - 1}'
-
     def csp_path(self, net, stage: int) -> str:
         """Path of stage ``stage``'s CSP layer, from the whole backbone's structure (``net`` may be a partial copy)."""
         return self.structure(net)[f'stage{stage + 1}'][-1].split('.blocks.')[0].split('.main_conv')[0]
@@ -192,10 +185,11 @@ class CSPLayout(BackboneLayout):
     def stages(self, net):
         out = OrderedDict()
         for i in range(len(net.layers) - 1):
-            csp = self._csp_of(net, i)
-            layer = net.get_submodule(csp)
-            out[f'stage{i + 1}'] = [f'stage{i + 1}.{j}' for j in range(len(net.get_submodule(f'stage{i + 1}')) - 1)] \
-                + [f'{csp}.main_conv'] + [f'{csp}.blocks.{j}' for j in range(len(layer.blocks))]
+            stage = f'stage{i + 1}'
+            # the stage's modules: a conv (and the last stage's SPP block), then its CSP layer, cut into its blocks
+            *convs, csp = [f'{stage}.{j}' for j in range(len(net.get_submodule(stage)))]
+            blocks = [f'{csp}.blocks.{j}' for j in range(len(net.get_submodule(csp).blocks))]
+            out[stage] = convs + [f'{csp}.main_conv'] + blocks
         return out
 
     def block_parts(self, net, block):
@@ -218,9 +212,7 @@ class CSPLayout(BackboneLayout):
         if name.endswith('.main_conv'):
             csp = net.get_submodule(name[:-len('.main_conv')])
             split = lambda x: (csp.main_conv(x), csp.short_conv(x))  # noqa: E731
-            if with_cp and torch.is_grad_enabled():
-                return checkpoint(split, state, use_reentrant=False)
-            return split(state)
+            return maybe_checkpoint(split, state, enabled=with_cp)
         if isinstance(state, tuple):  # a block inside a CSP layer runs on the main branch
             main, short = state
             return self.run_block(net.get_submodule(name), main, with_cp), short

@@ -7,8 +7,8 @@ from mmdet.registry import MODELS
 from fba_mm.core import LocalLearner
 
 from . import detr
+from .from_features import check_detector, loss_from_features, predict_from_features
 from .layouts import BackboneLayout, stage_features, stage_key
-from .utils import check_detector, loss_from_features, predict_from_features
 
 
 @MODELS.register_module()
@@ -27,14 +27,11 @@ class LocalLearningDetector(LocalLearner):
     Example (``configs/det/faster-rcnn_r50_fpn_fba-k4_1x_coco.py``)::
 
         _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
-        custom_imports = dict(imports=['fba_mm.det'])
-        model = dict(_delete_=True, type='LocalLearningDetector', architecture=_base_.model,
-                     split_points=['layer2.2', 'layer3', 'layer4'], aux_net=dict(type='SLMAuxNet', depth=1))
-        optim_wrapper = dict(constructor='LocalOptimWrapperConstructor')
-        default_hooks = dict(local_learning=dict(type='LocalLearningHook'), module_memory=dict(type='ModuleMemoryHook'),
-                             stock_checkpoint=dict(type='StockCheckpointHook'))
-        log_processor = dict(type='LocalLogProcessor')
-        model_wrapper_cfg = dict(type='LocalDistributedDataParallel')
+        custom_imports = dict(imports=['fba_mm.det'], allow_failed_imports=False)
+        runner_type = 'LocalLearningRunner'
+        model = dict(_delete_=True, type='LocalLearningDetector', architecture={{_base_.model}},
+                     split_points=['layer2.2', 'layer3.1', 'layer4'],
+                     aux_net=dict(type='SLMAuxNet', depth=1, weight_source='tied', scale=1.0, with_cp=True))
 
     Args:
         architecture (dict | nn.Module): the stock detector.

@@ -1,8 +1,8 @@
 """Auxiliary heads that leave out the finest pyramid levels (``SLMAuxNet(first_level=1)``).
 
-The finest level is where an auxiliary detector spends its compute: for Faster R-CNN R50-FPN at 512x512 the FPN
-output conv and the RPN conv at P2 cost about as much as everything else the auxiliary net runs together, and every
-module k < K runs them again. With ``first_level=n`` the auxiliary net runs the neck from the backbone level that
+The finest level is where an auxiliary detector spends most of its compute (the FPN output conv and the RPN conv at
+P2, the largest feature map; docs/det.md, "Compute: FLOPs of one training step"), and every module k < K runs them
+again. With ``first_level=n`` the auxiliary net runs the neck from the backbone level that
 feeds its n-th output on, so the finest n outputs and the convs that make them are never computed, and its heads
 see the remaining levels with their own priors: the RPN's anchors of the dropped levels are gone, RoIs that went
 to a dropped level go to the finest level left (the RoI extractor's level thresholds are doubled per level

@@ -5,18 +5,28 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmagic.registry import MODELS
-from torch.utils.checkpoint import checkpoint
 
 from fba_mm.core import ConfigError, find_layout, fresh_copy, partial_copy
 from fba_mm.core.aux_net import AuxNet
 from fba_mm.core.aux_rules import augloc_depth, sample_uniformly
+from fba_mm.core.functional import maybe_checkpoint, scale_losses
 
 from .layouts import SRLayout
 
 
-class _TailLoss(AuxNet):
-    """Shared end of the SR auxiliary nets: a copy of the generator's tail (``fresh``: with new weights) and the
-    editor's pixel loss.
+class SRAuxNet(AuxNet):
+    """Base of the auxiliary nets that train one local module of a :class:`LocalLearningEditor`: what every strategy
+    ends with, a copy of the generator's tail (``fresh``: with new weights) and the editor's pixel loss, scaled by
+    ``loss_weight``, on a random window of ``crop`` of the patch (1: the whole patch). A strategy builds what runs
+    before the tail and says how its SR image is made (:meth:`predict`)::
+
+        @MODELS.register_module()
+        class TailOnlyAuxNet(SRAuxNet):  # the tail right on module k's live feature
+            def __init__(self, architecture, later_blocks, layout=None, module_index=0, num_modules=2):
+                super().__init__(architecture, layout, loss_weight=1.0, fresh=True)
+
+            def predict(self, feat, features):
+                return self.tail_output(feat, features)
 
     For a tail that fuses every body block's output (RDN, ``layout.bank_carries_blocks``) it gets them all: the
     ones the learner hands over (the bank's, of earlier modules; the live ones of module k), those of the
@@ -51,7 +61,7 @@ class _TailLoss(AuxNet):
         target = data_samples.gt_img
         if self.crop < 1:
             feat, features, target = self.random_crop(feat, features, target)
-        return dict(loss=self.loss_weight * self.pixel_loss(self.predict(feat, features), target))
+        return scale_losses(dict(loss=self.pixel_loss(self.predict(feat, features), target)), self.loss_weight)
 
     def random_crop(self, feat, features: Dict[str, torch.Tensor], target: torch.Tensor):
         """The same random window of the live feature, of every bank feature of its size and (``scale`` times
@@ -94,7 +104,7 @@ class _TailLoss(AuxNet):
 
 
 @MODELS.register_module(name='SLMAuxNet')
-class SRSLMAuxNet(_TailLoss):
+class SRSLMAuxNet(SRAuxNet):
     """The Simple Local Module (SLM) of FBA for SR generators (registered in mmagic as ``SLMAuxNet``).
 
     For a local module that ends at body block ``i``:
@@ -119,6 +129,9 @@ class SRSLMAuxNet(_TailLoss):
     Args:
         architecture (nn.Module): the stock editor (set by the learner).
         later_blocks (list[str]): names of the body blocks after the module (set by the learner).
+        layout (SRLayout): the generator's layout (set by the learner; found from the generator when None).
+        module_index (int), num_modules (int): k and K (set by the learner for every auxiliary net; not used by
+            SLM, whose net depends only on the blocks after the module).
         depth (int): body blocks copied (0: the tail copy alone).
         with_cp (bool): activation checkpointing in the copied blocks.
         loss_weight (float): scales the local loss.
@@ -148,14 +161,15 @@ class SRSLMAuxNet(_TailLoss):
 
 
 @MODELS.register_module(name='DGLAuxNet')
-class SRDGLAuxNet(_TailLoss):
+class SRDGLAuxNet(SRAuxNet):
     """DGL's auxiliary net (Belilovsky et al., 2020) for SR generators (registered in mmagic as ``DGLAuxNet``).
 
     ``num_convs`` fresh 3x3 conv + ReLU layers on the live feature alone, then a fresh copy of the generator's
     tail and the pixel loss. "Alone": no copied blocks, no feature bank; the global skip is zeros even where
     one is at hand. ``with_cp``: activation checkpointing of the convs. On SwinIR the convs run on the tokens laid
     out as an image. RDN is refused: its tail fuses every block's output, which the live feature alone is not.
-    Example::
+    ``architecture`` and ``layout`` are set by the learner, and so are ``later_blocks``, ``module_index`` and
+    ``num_modules``, which DGL does not use (its net is the same for every module). Example::
 
         model = dict(type='LocalLearningEditor', architecture=_base_.model, split_points=4, use_bank=False,
                      aux_net=dict(type='DGLAuxNet', num_convs=2))
@@ -183,12 +197,11 @@ class SRDGLAuxNet(_TailLoss):
         return self.tail_output(self.layout.map_feature(feat, self._convs), {})  # the live feature alone
 
     def _convs(self, x: torch.Tensor) -> torch.Tensor:
-        return checkpoint(self.convs, x, use_reentrant=False) if self.with_cp and torch.is_grad_enabled() else \
-            self.convs(x)
+        return maybe_checkpoint(self.convs, x, enabled=self.with_cp)
 
 
 @MODELS.register_module(name='AugLocAuxNet')
-class SRAugLocAuxNet(_TailLoss):
+class SRAugLocAuxNet(SRAuxNet):
     """AugLocal's auxiliary net (Ma et al., ICLR 2024) for SR generators (registered in mmagic as
     ``AugLocAuxNet``).
 
@@ -197,7 +210,8 @@ class SRAugLocAuxNet(_TailLoss):
     ``max_depth`` for module 1 to ``min_depth`` for module K-1); then a fresh copy of the tail and the pixel
     loss. The global skip comes from the learner (zeros with ``use_bank=False``, as AugLocal has no bank); on RDN
     the fresh blocks' outputs go to the fusion in the slots of the blocks they are shaped after (zeros elsewhere,
-    as for SLM). ``with_cp``: activation checkpointing of the blocks::
+    as for SLM). ``with_cp``: activation checkpointing of the blocks. ``architecture``, ``layout``,
+    ``later_blocks``, ``module_index`` and ``num_modules`` are set by the learner (the depth depends on the last two)::
 
         model = dict(type='LocalLearningEditor', architecture=_base_.model, split_points=4, use_bank=False,
                      aux_net=dict(type='AugLocAuxNet', max_depth=3))

@@ -12,9 +12,9 @@ from mmagic.models.editors.esrgan.rrdb_net import RRDBNet
 from mmagic.models.editors.rdn.rdn_net import RDNNet
 from mmagic.models.editors.srgan.sr_resnet import MSRResNet
 from mmagic.models.editors.swinir.swinir_net import SwinIRNet
-from torch.utils.checkpoint import checkpoint
 
 from fba_mm.core import LAYOUTS, ConfigError, Layout
+from fba_mm.core.functional import maybe_checkpoint
 
 from .rcan import RCANNet
 
@@ -203,11 +203,7 @@ class SwinIRLayout(SRLayout):
 
     def run_block(self, block, feat, with_cp=False):
         tokens, x_size, size = feat
-        if with_cp and torch.is_grad_enabled():
-            tokens = checkpoint(block, tokens, x_size, use_reentrant=False)
-        else:
-            tokens = block(tokens, x_size)
-        return tokens, x_size, size
+        return maybe_checkpoint(block, tokens, x_size, enabled=with_cp), x_size, size
 
     def forward_tail(self, g, feat, skip, block_outputs=None):
         tokens, x_size, (h, w) = feat

@@ -25,14 +25,10 @@ class LocalLearningEditor(LocalLearner):
     Example (``configs/sr/edsr_x2c64b16_fba-k4_1xb16-300k_div2k.py``)::
 
         _base_ = 'mmagic::edsr/edsr_x2c64b16_1xb16-300k_div2k.py'
-        custom_imports = dict(imports=['fba_mm.sr'])
-        model = dict(_delete_=True, type='LocalLearningEditor', architecture=_base_.model,
-                     split_points=['body.4', 'body.8', 'body.12'], aux_net=dict(type='SLMAuxNet', depth=1))
-        optim_wrapper = dict(constructor='LocalOptimWrapperConstructor')
-        default_hooks = dict(local_learning=dict(type='LocalLearningHook'), module_memory=dict(type='ModuleMemoryHook'),
-                             stock_checkpoint=dict(type='StockCheckpointHook'))
-        log_processor = dict(type='LocalLogProcessor')
-        model_wrapper_cfg = dict(type='LocalDistributedDataParallel')
+        custom_imports = dict(imports=['fba_mm.sr'], allow_failed_imports=False)
+        runner_type = 'LocalLearningRunner'
+        model = dict(_delete_=True, type='LocalLearningEditor', architecture={{_base_.model}},
+                     split_points=['body.4', 'body.8', 'body.12'], aux_net=dict(type='SLMAuxNet', depth=1, crop=0.5))
 
     Args:
         architecture (dict | nn.Module): the stock editor.

@@ -5,7 +5,7 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 
-from fba_mm.core import ActivationMemoryMeter, ConfigError, FeatureBank, LocalOptimWrapperDict
+from fba_mm.core import ActivationMemoryMeter, ConfigError, FeatureBank, LocalOptimWrapperDict, StepMemory
 
 from isolation import assert_gradients_isolated, train_step_grads
 from toy_task import ToyCNN, ToyLocalCNN
@@ -74,8 +74,8 @@ def test_activation_memory_k4_below_half_of_end_to_end():
     assert e2e.peak_bytes > 1e6  # the meter saw the activations at all
     assert local.peak_bytes < 0.5 * e2e.peak_bytes
     assert e2e.live_bytes == 0 and local.live_bytes == 0  # everything saved was released after backward
-    learner.measure_memory = True
-    log = learner.train_step(data, local_ow)
+    with learner.observers.watching(StepMemory()):
+        log = learner.train_step(data, local_ow)
     assert log['act_mib'].item() == pytest.approx(local.peak_bytes / 2**20)
 
 
@@ -101,7 +101,7 @@ def test_feature_bank_detaches_clears_and_switches_off():
     with pytest.raises(KeyError, match='pushed twice'):
         bank.push('c3', t)
     bank.clear()
-    assert len(bank) == 0
+    assert bank.for_head() == {}
     off = FeatureBank(enabled=False)
     off.push('c3', t)
     assert off.for_aux() == {} and torch.equal(off['c3'], t.detach())  # the real head still reads it
@@ -111,11 +111,11 @@ def test_train_step_empties_bank_and_no_bank_ablation_trains():
     torch.manual_seed(0)
     on = ToyLocalCNN(dict(type='ToyCNN'), split_points=SPLIT4)
     off = ToyLocalCNN(dict(type='ToyCNN'), split_points=SPLIT4, use_bank=False)
-    assert off.aux_nets[2].in_features < on.aux_nets[2].in_features
+    assert off.aux_nets[2].linear.in_features < on.aux_nets[2].linear.in_features
     for model in (on, off):
         ow = build_optim_wrapper(model, LOCAL_OPTIM)
         losses = [model.train_step(batch(seed=0), ow)['loss'].item() for _ in range(15)]
-        assert len(model.feature_bank) == 0
+        assert model.feature_bank.for_head() == {}
         assert losses[-1] < 0.5 * losses[0]
 
 
@@ -182,7 +182,7 @@ def test_unsplittable_optimizer_config_is_refused(optim_cfg, message):
 def test_stock_optimizer_on_a_learner_is_refused_at_the_first_step():
     learner = ToyLocalCNN(dict(type='ToyCNN'), split_points=SPLIT4)
     ow = OptimWrapper(torch.optim.SGD(learner.parameters(), lr=0.1))
-    with pytest.raises(ConfigError, match="Add constructor='LocalOptimWrapperConstructor'"):
+    with pytest.raises(ConfigError, match="runner_type='LocalLearningRunner'.*constructor='LocalOptimWrapper"):
         learner.train_step(batch(), ow)
 
 
@@ -209,4 +209,4 @@ def test_benchmark_measures_both_ways_alike():
     assert local['activation_mib'] == max(local['module_activation_mib'].values())
     assert local['activation_mib'] < 0.5 * e2e['activation_mib']
     assert local['params_mib'] > e2e['params_mib']  # the auxiliary nets
-    assert e2e['sec_per_iter'] > 0 and not learner.measure_memory
+    assert e2e['sec_per_iter'] > 0 and not learner.observers

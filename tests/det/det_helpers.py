@@ -67,13 +67,17 @@ def det_batch(n: int = 2, size: int = 128, seed: int = 0, with_mask: bool = Fals
 def assert_k1_trains_like_stock(stock_cfg: dict, optimizer: dict, steps: int = 2, with_mask: bool = False,
                                 size: int = 128) -> None:
     """K=1 (no split) trains the architecture bit for bit as stock training does: same batches, same optimizer,
-    the global RNG reseeded before each step (drop path, sampling draw the same numbers)."""
+    the global RNG reseeded before each step (drop path, sampling draw the same numbers). The stock detector is
+    initialised as the Runner does: a module may allocate a parameter without values (DINO's and Deformable DETR's
+    ``level_embed`` is ``torch.Tensor(levels, dims)``, left to ``init_weights``), whose bytes, whatever memory held,
+    may read as NaN or inf (NaN in the Hungarian matcher's cost)."""
     import torch
     from mmengine.optim import build_optim_wrapper
 
     from fba_mm.det import LocalLearningDetector
     torch.manual_seed(0)
     stock = build_detector(stock_cfg)
+    stock.init_weights()
     learner = LocalLearningDetector(copy.deepcopy(stock), split_points=[])
     stock_ow = build_optim_wrapper(stock, dict(optimizer=optimizer))
     local_ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor', optimizer=optimizer))

@@ -11,7 +11,7 @@ from mmengine.optim import build_optim_wrapper
 from fba_mm.core import ConfigError
 from fba_mm.core.benchmark import count_flops
 from fba_mm.det import LocalLearningDetector
-from fba_mm.det.testing import FLOP_PARTS
+from fba_mm.det.benchmark_recipe import DetBenchmarkRecipe
 
 from det_helpers import det_batch, tiny_detector
 from isolation import assert_gradients_isolated
@@ -72,7 +72,7 @@ def test_fewer_levels_cost_fewer_flops_and_the_parts_add_up():
         ow = build_optim_wrapper(learner, dict(constructor='LocalOptimWrapperConstructor',
                                                optimizer=dict(type='SGD', lr=0.0)))
         torch.manual_seed(0)
-        flops[first_level] = count_flops(learner, ow, det_batch(), FLOP_PARTS)
+        flops[first_level] = count_flops(learner, ow, det_batch(), DetBenchmarkRecipe.flop_parts)
     full, fewer = flops[0], flops[1]
     for r in (full, fewer):
         assert abs(sum(r['gflops_by_part'].values()) - r['gflops']) < 1e-6 * r['gflops']

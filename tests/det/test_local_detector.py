@@ -121,7 +121,7 @@ def test_aux_train_cfg_reaches_every_cascade_stage():
 
 
 def test_aux_train_cfg_per_cascade_stage():
-    from fba_mm.det.utils import _merge
+    from fba_mm.det.head_copy import _merge
     stages = tiny_detector('cascade_rcnn').train_cfg
     merged = _merge(copy.deepcopy(stages), dict(rcnn=[dict(sampler=dict(num=n)) for n in (16, 24, 32)]))
     assert [s.sampler.num for s in merged.rcnn] == [16, 24, 32]
@@ -139,7 +139,7 @@ def test_half_resolution_aux_nets_train_isolated(name):
 
 
 def test_rescaled_targets_follow_the_features():
-    from fba_mm.det.utils import rescale_sample
+    from fba_mm.det.rescale import rescale_sample
     sample = det_batch(with_mask=True)['data_samples'][0]
     half = rescale_sample(sample, 0.5)
     assert half.batch_input_shape == (64, 64) and half.img_shape == (64, 64)

@@ -20,7 +20,7 @@ from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
 import fba_mm.det  # noqa: F401
-from fba_mm.det.utils import rescale_sample
+from fba_mm.det.rescale import rescale_sample
 
 SIZES = [(128, 192), (96, 64)]  # (height, width): batch 128x192; the second image's pad_shape is 96x64
 BOXES = [[[16, 8, 112, 72], [120, 40, 190, 126]], [[4, 10, 60, 90], [20, 50, 40, 94]]]  # x1, y1, x2, y2

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
-from fba_mm.core import ConfigError, find_layout, module_name, stock_checkpoint
+from fba_mm.core import ConfigError, find_layout, local_learning_defaults, module_name, stock_checkpoint
 from fba_mm.sr import LocalLearningEditor
 
 from isolation import assert_gradients_isolated
@@ -216,7 +216,7 @@ def test_k4_config_builds_and_trains(config, generator):
     """The stock generator's block count and the config's split, aux net and optimizer; tiny widths."""
     from mmagic.registry import MODELS
     from mmengine.registry import DefaultScope
-    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    cfg = local_learning_defaults(Config.fromfile(osp.join(CONFIGS, config)))  # what its runner_type fills in
     assert cfg.model.type == 'LocalLearningEditor' and cfg.model_wrapper_cfg.type == 'LocalDistributedDataParallel'
     assert cfg.default_hooks.local_learning.type == 'LocalLearningHook'
     assert cfg.log_processor.type == 'LocalLogProcessor'

@@ -16,12 +16,16 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, DefaultScope
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from fba_mm.core import runner_config
+from fba_mm.det.testing import random_det_batch
+from fba_mm.sr.testing import random_sr_batch
+
 sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..', 'tools', 'analysis'))
 compare = importlib.import_module('compare')
 
 CASES = [(task, run) for task in ('det', 'sr') for run in compare.task_runs(task, k=(4, ))]
-BATCH = dict(det=lambda t, seed: t.random_det_batch(batch_size=2, height=96, num_classes=3, num_boxes=4, seed=seed),
-             sr=lambda t, seed: t.random_sr_batch(batch_size=2, height=16, seed=seed))
+BATCH = dict(det=lambda seed: random_det_batch(batch_size=2, height=96, num_classes=3, num_boxes=4, seed=seed),
+             sr=lambda seed: random_sr_batch(batch_size=2, height=16, seed=seed))
 
 
 EMA_MOMENTUM = compare.STRATEGIES['slm_ema']['aux_net_options']['ema_momentum']
@@ -33,7 +37,7 @@ def ema_sources(model) -> dict:
     for k, aux in enumerate(getattr(model, 'aux_nets', [])):
         if getattr(aux, 'weight_source', None) != 'ema':
             continue
-        assert aux.ema_momentum == EMA_MOMENTUM
+        assert aux.weights.momentum == EMA_MOMENTUM
         for path, source in aux.mirror_pairs():
             theirs = dict(model.architecture.get_submodule(source).named_parameters())
             for name, _ in aux.get_submodule(path).named_parameters():
@@ -74,8 +78,7 @@ def test_every_parameter_trains_and_every_bn_learns_statistics(task, run):
     """Every parameter is stepped with a non-zero gradient (a value test would miss nothing more: an update too
     small for float32 to represent, as on a zero-initialised residual branch's first steps, is still training),
     and every BN layer's running statistics move."""
-    cfg = compare.run_config(task, run)
-    testing = importlib.import_module(compare.TASKS[task]['testing'])
+    cfg = runner_config(compare.run_config(task, run))  # as its runner reads it
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(cfg.model)
@@ -93,7 +96,7 @@ def test_every_parameter_trains_and_every_bn_learns_statistics(task, run):
     watch_lateral_inputs(model)
     model.train()
     for seed in range(2):  # a zero-initialised residual BN passes gradient on from the second step
-        model.train_step(BATCH[task](testing, seed), optim_wrapper)
+        model.train_step(BATCH[task](seed), optim_wrapper)
     untrained = sorted(n for i, n in names.items() if i not in stepped)
     if not cfg.model.get('use_bank', True):
         untrained = [n for n in untrained if not (ZERO_INPUT.fullmatch(n) and fed_zeros(model, n))]

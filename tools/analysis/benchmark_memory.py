@@ -27,7 +27,6 @@ the median of ``--iters`` steps: compare it only within one run on an otherwise 
 """
 import argparse
 import copy
-import importlib
 import json
 import os.path as osp
 import sys
@@ -41,9 +40,7 @@ from mmengine.registry import MODELS, DefaultScope  # noqa: E402
 
 import fba_mm  # noqa: E402,F401
 from fba_mm.core import WEIGHT_SOURCES  # noqa: E402
-from fba_mm.core.benchmark import measure_training  # noqa: E402
-
-TASKS = {'mmdet': 'fba_mm.det.testing', 'mmagic': 'fba_mm.sr.testing'}
+from fba_mm.core.benchmark import BenchmarkRecipe, benchmark_recipe, measure_training  # noqa: E402
 
 
 def drop_init_cfg(cfg):
@@ -61,18 +58,18 @@ def drop_init_cfg(cfg):
 ROWS = ('e2e', 'e2e_cp', 'fba', 'fba_copy', 'fba_tied', 'fba_ema', 'fba_cp')
 
 
-def variants(model_cfg, task):
-    """The rows: name -> (model config, is_local_learner)."""
+def variants(model_cfg, recipe: BenchmarkRecipe):
+    """The rows: name -> (model config, is_local_learner); ``recipe``: the task's, which makes the checkpointed ones."""
     arch = drop_init_cfg(copy.deepcopy(model_cfg.architecture))
     fba = copy.deepcopy(model_cfg)
     fba.architecture = arch
-    rows = dict(e2e=(arch, False), e2e_cp=task.end_to_end_checkpointed(arch), fba=(fba, True))
+    rows = dict(e2e=(arch, False), e2e_cp=recipe.end_to_end_checkpointed(arch), fba=(fba, True))
     if fba.get('aux_net', {}).get('type', 'SLMAuxNet') == 'SLMAuxNet':
-        for source in WEIGHT_SOURCES:
+        for source in WEIGHT_SOURCES.module_dict:
             switched = copy.deepcopy(fba)
             switched.aux_net = dict(switched.get('aux_net', dict(type='SLMAuxNet')), weight_source=source)
             rows[f'fba_{source}'] = (switched, True)
-    rows['fba_cp'] = (task.fba_checkpointed(fba), True)
+    rows['fba_cp'] = (recipe.fba_checkpointed(fba), True)
     return rows
 
 
@@ -83,13 +80,13 @@ def benchmark(cfg: Config, batch_size: int, input_size, rows=None, warmup: int =
         raise SystemExit(f'{cfg.filename}: model has no "architecture"; give a fba_mm config (its architecture is '
                          'the baseline)')
     scope = cfg.get('default_scope', 'mmdet')
-    task = importlib.import_module(TASKS[scope])
+    recipe = benchmark_recipe(scope)  # registered by the task adapter the config imports
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    batch = task.benchmark_batch(cfg.model.architecture, batch_size, *input_size)
+    batch = recipe.batch(cfg.model.architecture, batch_size, *input_size)
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
     optim_cfg.pop('constructor', None)
     results = {}
-    variants_ = variants(cfg.model, task)
+    variants_ = variants(cfg.model, recipe)
     selected = rows or [r for r in variants_ if not (r == 'fba' and 'fba_copy' in variants_)]
     for name, (model_cfg, local) in variants_.items():
         if name not in selected:
@@ -101,7 +98,7 @@ def benchmark(cfg: Config, batch_size: int, input_size, rows=None, warmup: int =
         ow_cfg = dict(copy.deepcopy(optim_cfg), **(dict(constructor='LocalOptimWrapperConstructor') if local else {}))
         optim_wrapper = build_optim_wrapper(model, ow_cfg)
         results[name] = measure_training(model, optim_wrapper, batch, warmup=warmup, iters=iters,
-                                         part_rules=task.FLOP_PARTS if flops else None)
+                                         part_rules=recipe.flop_parts if flops else None)
         print(f'[{name}] ' + ', '.join(f'{k}={v:.3f}' if isinstance(v, float) else f'{k}={v}'
                                        for k, v in results[name].items()), file=sys.stderr, flush=True)
         del model, optim_wrapper

@@ -28,14 +28,14 @@ CONFIGS = ['configs/det/demo/faster-rcnn_r18_fpn_fba-k4_demo.py', 'configs/sr/de
 
 
 def step_seconds(model, optim_wrapper, batch, measure: bool, iters: int) -> float:
+    from fba_mm.core import StepMemory, StepObserver
     times = []
-    model.measure_memory = measure
-    for _ in range(iters):
-        b = copy.deepcopy(batch)
-        start = time.perf_counter()
-        model.train_step(b, optim_wrapper)
-        times.append(time.perf_counter() - start)
-    model.measure_memory = False
+    with model.observers.watching(StepMemory() if measure else StepObserver()):
+        for _ in range(iters):
+            b = copy.deepcopy(batch)
+            start = time.perf_counter()
+            model.train_step(b, optim_wrapper)
+            times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 

@@ -54,6 +54,7 @@ sys.path.insert(0, ROOT)
 from mmengine.config import Config, DictAction  # noqa: E402
 
 import fba_mm  # noqa: E402,F401
+from fba_mm.core import runner_config  # noqa: E402
 
 #: Auxiliary-net strategies and recipes, each a switch applied to the task's FBA config (``aux_net`` replaces the
 #: config's whole; ``aux_net_options`` update it; ``tasks``: the tasks whose auxiliary nets take those options, all
@@ -98,17 +99,17 @@ TASKS = dict(
         demo='configs/det/demo/faster-rcnn_r18_fpn_demo.py',
         fba={2: 'configs/det/demo/faster-rcnn_r18_fpn_fba-k2_demo.py',
              4: 'configs/det/demo/faster-rcnn_r18_fpn_fba-k4_demo.py'},
-        testing='fba_mm.det.testing', metrics=[('coco/bbox_mAP', 'bbox mAP', 3), ('coco/bbox_mAP_50', 'mAP@0.5', 3)],
+        metrics=[('coco/bbox_mAP', 'bbox mAP', 3), ('coco/bbox_mAP_50', 'mAP@0.5', 3)],
         title='Faster R-CNN R18-FPN on the demo shapes set'),
     sr=dict(
         demo='configs/sr/demo/edsr_x2c32b8_demo.py',
         fba={2: 'configs/sr/demo/edsr_x2c32b8_fba-k2_demo.py', 4: 'configs/sr/demo/edsr_x2c32b8_fba-k4_demo.py'},
-        testing='fba_mm.sr.testing', metrics=[('PSNR', 'PSNR (dB)', 2), ('SSIM', 'SSIM', 4)],
+        metrics=[('PSNR', 'PSNR (dB)', 2), ('SSIM', 'SSIM', 4)],
         title='EDSR x2 (c32b8) on the demo photo set'),
     **{'sr-x4': dict(
         demo='configs/sr/demo/edsr_x4c32b8_demo.py',
         fba={2: 'configs/sr/demo/edsr_x4c32b8_fba-k2_demo.py', 4: 'configs/sr/demo/edsr_x4c32b8_fba-k4_demo.py'},
-        testing='fba_mm.sr.testing', metrics=[('PSNR', 'PSNR (dB)', 2), ('SSIM', 'SSIM', 4)],
+        metrics=[('PSNR', 'PSNR (dB)', 2), ('SSIM', 'SSIM', 4)],
         title='EDSR x4 (c32b8) on the demo photo set')},
 )
 
@@ -117,11 +118,11 @@ TASKS = dict(
 def run_config(task: str, run: str, options=None) -> Config:
     """The demo config of ``run``: the end-to-end config, or the FBA config with the strategy switched in."""
     spec = TASKS[task]
-    testing = __import__(spec['testing'], fromlist=['x'])
+    from fba_mm.core.benchmark import benchmark_recipe  # of the config's scope: its custom_imports register it
     if run in ('e2e', 'e2e_cp'):
         cfg = Config.fromfile(osp.join(ROOT, spec['demo']))
         if run == 'e2e_cp':
-            model, local = testing.end_to_end_checkpointed(cfg.model)
+            model, local = benchmark_recipe(cfg.default_scope).end_to_end_checkpointed(cfg.model)
             cfg.model = model
             if local:  # (SR: the K=1 local learner, which needs the per-module optimizer constructor)
                 cfg.optim_wrapper.constructor = 'LocalOptimWrapperConstructor'
@@ -159,7 +160,7 @@ def fingerprint(cfg: Config) -> str:
     fingerprint is stale and is trained again."""
     settings = osp.join(ROOT, cfg.data_root, 'settings.json')
     stamp = open(settings).read() if osp.exists(settings) else ''
-    training = {key: cfg.to_dict().get(key) for key in TRAINING_KEYS}
+    training = {key: runner_config(cfg).to_dict().get(key) for key in TRAINING_KEYS}  # as its runner reads it
     return hashlib.sha256((json.dumps(training, sort_keys=True, default=repr) + stamp).encode()).hexdigest()[:16]
 
 
@@ -262,15 +263,14 @@ def build_for_step(cfg: Config):
         torch.manual_seed(0)
         model = MODELS.build(cfg.model)
     model.init_weights()
-    return model, build_optim_wrapper(model, cfg.optim_wrapper), batch
+    return model, build_optim_wrapper(model, runner_config(cfg).optim_wrapper), batch
 
 
 def measure(cfg: Config, task: str) -> dict:
     """Memory, speed, auxiliary size and FLOPs (by part) of one training step on one real demo batch."""
-    from fba_mm.core.benchmark import measure_training
-    testing = __import__(TASKS[task]['testing'], fromlist=['x'])
+    from fba_mm.core.benchmark import benchmark_recipe, measure_training
     model, optim_wrapper, batch = build_for_step(cfg)
-    out = measure_training(model, optim_wrapper, batch, part_rules=testing.FLOP_PARTS)
+    out = measure_training(model, optim_wrapper, batch, part_rules=benchmark_recipe(cfg.default_scope).flop_parts)
     aux = getattr(model, 'aux_nets', [])
     out['aux_params_m'] = sum(p.numel() for p in aux.parameters()) / 1e6 if len(aux) else 0.0
     out['model_params_m'] = sum(p.numel() for p in getattr(model, 'architecture', model).parameters()) / 1e6

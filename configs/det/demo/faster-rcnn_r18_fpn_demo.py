@@ -1,10 +1,6 @@
-# End-to-end baseline on the synthetic demo set (tools/misc/make_demo_det.py: 6 classes, scale variation,
-# occlusion, clutter): the stock Faster R-CNN with a ResNet-18 trained from scratch at 128 px.
-# The FBA configs beside it change only the model.
-# From scratch as mmdet's scratch configs do: nothing frozen (frozen_stages=-1: the stem and layer1 train, and
-# with FBA the stem joins module 1), and BN layers that learn and normalise with batch statistics in training
-# (norm_eval=False). The stock values (1, True) are for ImageNet weights; on random ones they would keep the
-# stem and layer1 random and every BN at mean 0, var 1.
+# End-to-end baseline on the synthetic demo set (tools/misc/make_demo_det.py: 6 classes, scale variation, occlusion,
+# clutter): the stock Faster R-CNN with a ResNet-18 trained from scratch at 128 px, sized for 2 CPU cores. The FBA
+# configs beside it change only the model. Its results: docs/benchmarks.md, "Detection" (det-12e).
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['fba_mm.det'], allow_failed_imports=False)
 
@@ -16,6 +12,10 @@ img_scale = (128, 128)
 # (at most 6 objects per 128 px image), and a fixed RoIAlign sampling grid: mmcv's CPU RoIAlign is the largest
 # cost of an iteration, and its adaptive grid (sampling_ratio=0) samples large RoIs densely. Anchors half the
 # stock size (16-256 px instead of 32-512), as the objects are 16-77 px.
+# From scratch as mmdet's scratch configs do: nothing frozen (frozen_stages=-1: the stem and layer1 train, and
+# with FBA the stem joins module 1), and BN layers that learn and normalise with batch statistics in training
+# (norm_eval=False). The stock values (1, True) are for ImageNet weights; on random ones they would keep the
+# stem and layer1 random and every BN at mean 0, var 1.
 model = dict(
     backbone=dict(depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=64),
@@ -51,8 +51,8 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'val.json')
 test_evaluator = val_evaluator
 
-# AdamW, as mmdet's transformer-backbone configs use: from scratch on this set it learns about twice as fast as
-# the stock SGD (lr 0.02) in the same iterations (docs/benchmarks.md).
+# AdamW, as mmdet's transformer-backbone configs use: from scratch on this set it learns faster than the stock SGD
+# (lr 0.02) in the same iterations (docs/benchmarks.md, "Detection").
 # 12 epochs (1200 iterations), lr x0.1 for the last two, validated every 2 epochs: the schedule of the accuracy
 # comparison (docs/benchmarks.md, det-12e), whose seed spread can tell FBA from end-to-end.
 optim_wrapper = dict(_delete_=True, type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),

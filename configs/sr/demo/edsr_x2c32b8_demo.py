@@ -1,6 +1,6 @@
 # End-to-end baseline on the SR demo set (tools/misc/make_demo_sr.py: scikit-image's photographs, bicubic x2):
 # the stock EDSR x2 recipe with a light generator (32 channels, 8 blocks) for 2 CPU cores. The FBA configs
-# beside it change only the model.
+# beside it change only the model. Its results: docs/benchmarks.md, "The front" (sr-x2).
 _base_ = 'mmagic::edsr/edsr_x2c64b16_1xb16-300k_div2k.py'
 custom_imports = dict(imports=['fba_mm.sr'], allow_failed_imports=False)
 

@@ -2,6 +2,7 @@
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
+from ..isolation import IsolationGuard
 from .local_learning_hook import learner_of
 
 
@@ -19,9 +20,14 @@ class IsolationCheckHook(Hook):
 
     def __init__(self, iters: int = 5) -> None:
         self.iters = iters
+        self.guard = IsolationGuard()
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        learner_of(runner, type(self).__name__).check_isolation = runner.iter < self.iters
+        observers = learner_of(runner, type(self).__name__).observers
+        if runner.iter < self.iters and self.guard not in observers:
+            observers.append(self.guard)
 
-    def after_train(self, runner) -> None:
-        learner_of(runner, type(self).__name__).check_isolation = False
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        observers = learner_of(runner, type(self).__name__).observers
+        if self.guard in observers:
+            observers.remove(self.guard)

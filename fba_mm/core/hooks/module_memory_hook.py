@@ -4,6 +4,7 @@ from typing import Optional
 from mmengine.hooks import Hook, LoggerHook
 from mmengine.registry import HOOKS
 
+from ..memory import StepMemory
 from .local_learning_hook import learner_of
 
 
@@ -18,9 +19,10 @@ class ModuleMemoryHook(Hook):
     of the step (``act_mib``); and the feature bank (``bank_mib``).
 
     The default interval is the logger's on GPU, where measuring costs nothing, and ten logging windows on CPU:
-    there torch's tracker runs Python on every tensor operation and makes the measured step 1.4x (EDSR) to 5x
-    (Faster R-CNN, thousands of small operations) slower (``tools/analysis/benchmark_memory_logging.py``), which
-    at the logger's interval made the detection demo's training 1.5-2x slower.
+    there torch's tracker runs Python on every tensor operation, so the measured step is several times slower, the
+    more so the more small operations a model runs (a detector more than an SR net), and measuring at the logger's
+    interval would slow the whole training down (``tools/analysis/benchmark_memory_logging.py``; the figures are in
+    docs/benchmarks.md, "The baselines").
 
     Example::
 
@@ -29,16 +31,20 @@ class ModuleMemoryHook(Hook):
 
     def __init__(self, interval: Optional[int] = None) -> None:
         self.interval = interval
+        self.memory = StepMemory()
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         learner = learner_of(runner, type(self).__name__)
         if self.interval is None:
             loggers = [h for h in runner.hooks if isinstance(h, LoggerHook)]
             self.interval = self.default_interval(loggers[0].interval if loggers else 50, learner)
-        learner.measure_memory = runner.iter % self.interval == 0
+        if runner.iter % self.interval == 0 and self.memory not in learner.observers:
+            learner.observers.append(self.memory)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        learner_of(runner, type(self).__name__).measure_memory = False
+        observers = learner_of(runner, type(self).__name__).observers
+        if self.memory in observers:
+            observers.remove(self.memory)
 
     @staticmethod
     def default_interval(logger_interval: int, learner) -> int:
