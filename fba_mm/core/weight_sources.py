@@ -158,10 +158,11 @@ def build_weight_source(weight_source: Union[str, dict], ema_momentum: float = 0
     ``dict(type='ema', momentum=0.99)``); ``ema_momentum`` is the SLM configs' key for EMA's momentum. A ConfigError
     lists the registered names for any other name."""
     cfg = dict(type=weight_source) if isinstance(weight_source, str) else dict(weight_source)
-    if cfg.get('type') not in WEIGHT_SOURCES:
+    source = WEIGHT_SOURCES.module_dict.get(cfg.pop('type', None))  # not build(): no switch to the runner's scope
+    if source is None:
         raise ConfigError(f'aux_net.weight_source={weight_source!r}: choose one of {list(WEIGHT_SOURCES.module_dict)}'
                           ' (copy: trained copies of the main parts; tied: the main parts themselves, detached; ema: '
                           'frozen copies that follow the main weights by a moving average)')
-    if cfg['type'] == 'ema':
+    if source is EMAWeights:
         cfg.setdefault('momentum', ema_momentum)
-    return WEIGHT_SOURCES.build(cfg)
+    return source(**cfg)
