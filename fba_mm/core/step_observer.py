@@ -35,14 +35,24 @@ class StepObserver:
 class StepObservers(List[StepObserver]):
     """The observers a learner's step reports to, called in the order they were installed."""
 
+    def install(self, observer: StepObserver) -> None:
+        """Report the next steps to ``observer`` too (once, however often it is installed)."""
+        if observer not in self:
+            self.append(observer)
+
+    def uninstall(self, observer: StepObserver) -> None:
+        """Stop reporting to ``observer`` (nothing happens where it is not installed)."""
+        if observer in self:
+            self.remove(observer)
+
     @contextlib.contextmanager
     def watching(self, observer: StepObserver):
         """Install ``observer`` for the steps run inside this context."""
-        self.append(observer)
+        self.install(observer)
         try:
             yield observer
         finally:
-            self.remove(observer)
+            self.uninstall(observer)
 
     @contextlib.contextmanager
     def step(self, learner, optim_wrapper):

@@ -89,7 +89,7 @@ def test_a_passing_fault_does_not_stop_training(monkeypatch):
 def test_the_isolation_guard_catches_a_removed_detach(monkeypatch):
     learner = build()
     ow = build_optim_wrapper(learner, copy.deepcopy(OPTIM))
-    learner.observers.append(IsolationGuard())
+    learner.observers.install(IsolationGuard())
     learner.train_step(batch(), ow)  # the real engine passes
     monkeypatch.setattr(learner, 'detach_output', lambda output: output)
     with pytest.raises(GradientLeakError, match='m1 hands the next module tensors that still carry its graph'):
@@ -100,7 +100,7 @@ def test_the_isolation_guard_checks_the_bank_also_when_the_aux_nets_do_not_read_
     """With use_bank=False the auxiliary nets read nothing from the bank, but the real head still does."""
     learner = build(use_bank=False)
     ow = build_optim_wrapper(learner, copy.deepcopy(OPTIM))
-    learner.observers.append(IsolationGuard())
+    learner.observers.install(IsolationGuard())
     bank = learner.feature_bank
     monkeypatch.setattr(bank, 'push', lambda key, feature: bank._features.__setitem__(key, feature))  # no detach
     with pytest.raises(GradientLeakError, match="m1 hands the next module tensors that still carry its graph"):

@@ -23,11 +23,8 @@ class IsolationCheckHook(Hook):
         self.guard = IsolationGuard()
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        observers = learner_of(runner, type(self).__name__).observers
-        if runner.iter < self.iters and self.guard not in observers:
-            observers.append(self.guard)
+        if runner.iter < self.iters:
+            learner_of(runner, type(self).__name__).observers.install(self.guard)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        observers = learner_of(runner, type(self).__name__).observers
-        if self.guard in observers:
-            observers.remove(self.guard)
+        learner_of(runner, type(self).__name__).observers.uninstall(self.guard)

@@ -38,13 +38,11 @@ class ModuleMemoryHook(Hook):
         if self.interval is None:
             loggers = [h for h in runner.hooks if isinstance(h, LoggerHook)]
             self.interval = self.default_interval(loggers[0].interval if loggers else 50, learner)
-        if runner.iter % self.interval == 0 and self.memory not in learner.observers:
-            learner.observers.append(self.memory)
+        if runner.iter % self.interval == 0:
+            learner.observers.install(self.memory)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        observers = learner_of(runner, type(self).__name__).observers
-        if self.memory in observers:
-            observers.remove(self.memory)
+        learner_of(runner, type(self).__name__).observers.uninstall(self.memory)
 
     @staticmethod
     def default_interval(logger_interval: int, learner) -> int:
