@@ -1,6 +1,7 @@
 """Auxiliary nets that train a detector's local modules."""
 import contextlib
 import copy
+import math
 from typing import Dict, Optional, Sequence, Union
 
 import torch
@@ -13,6 +14,7 @@ from fba_mm.core import ConfigError, find_layout, fresh_copy, partial_copy
 from fba_mm.core.aux_net import AuxNet
 from fba_mm.core.functional import scale_losses
 
+from .crop import crop_sample, random_window
 from .feature_bank_neck import FeatureBankNeck
 from .from_features import loss_from_features, predict_from_features
 from .head_copy import head_only_copy
@@ -27,7 +29,7 @@ class DetAuxNet(AuxNet):
     A strategy decides which stage features the aux net computes from module k's output state
     (:meth:`forward_stages`); this base holds what every strategy shares: a :class:`FeatureBankNeck` over a
     copy of the detector's neck, copies of the detector's heads with their losses, and the knobs ``train_cfg``,
-    ``scale``, ``first_level`` and ``loss_weight`` (see :class:`SLMAuxNet`). Copies of backbone parts
+    ``crop``, ``scale``, ``first_level`` and ``loss_weight`` (see :class:`SLMAuxNet`). Copies of backbone parts
     (``self.trunk``) mimic the backbone, so their BN follows the backbone's ``norm_eval``; fresh layers (DGL's
     convs, AugLocal's blocks) always normalise with batch statistics in training, as layers trained from scratch
     must.
@@ -46,7 +48,7 @@ class DetAuxNet(AuxNet):
     def __init__(self, architecture: nn.Module, live_stage: int, architecture_cfg: Optional[dict] = None,
                  module_index: Optional[int] = None, num_modules: Optional[int] = None,
                  later_blocks: Optional[Sequence[str]] = None, layout: Optional[BackboneLayout] = None,
-                 scale: float = 1.0, scale_priors: bool = True, first_level: Union[int, str] = 0,
+                 crop: float = 1.0, scale: float = 1.0, scale_priors: bool = True, first_level: Union[int, str] = 0,
                  first_stage: Optional[int] = None, loss_weight: float = 1.0, cuts_encoder: bool = False,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -58,6 +60,13 @@ class DetAuxNet(AuxNet):
             raise ConfigError(f'aux_net.scale={scale}: use 1, 0.5, 0.25, ... (the features are average-pooled by '
                               '1/scale)')
         self.scale, self._pool, self.scale_priors = scale, pool, scale_priors
+        if not 0 < crop <= 1:
+            raise ConfigError(f'aux_net.crop={crop}: the side of the auxiliary net\'s window as a fraction of the '
+                              'image, 0 < crop <= 1 (1: the whole image)')
+        if crop < 1 and scale < 1:
+            raise ConfigError(f'aux_net.crop={crop} with aux_net.scale={scale}: each cuts the auxiliary net\'s '
+                              'compute on its own; use one of them.')
+        self.crop = crop
         self.first_level, self.first_stage = first_level, first_stage
         self.live_stage = live_stage
         self.loss_weight = loss_weight
@@ -76,6 +85,12 @@ class DetAuxNet(AuxNet):
             raise ConfigError(f'aux_net={type(self).__name__} cannot train module {module_index}, which ends in the '
                               "transformer's encoder: its output is tokens. Use aux_net=dict(type='SLMAuxNet'), or "
                               'end every module but the last inside the backbone.')
+        if self.in_encoder and crop < 1:
+            raise ConfigError(f'aux_net.crop={crop}: module {module_index} ends in the transformer\'s encoder, whose '
+                              'tokens mix the whole image; use crop=1.')
+        # the stride of the net's coarsest stage relative to the live state's: a window on that grid keeps every
+        # stage aligned with the image
+        self._strides_after = math.prod(self.layout.stage_strides(backbone)[live_stage + 1:])
         if self.in_encoder and scale != 1:
             raise ConfigError(f'aux_net.scale={scale}: module {module_index} ends in the transformer\'s encoder, whose '
                               'tokens cannot be pooled; use scale=1.')
@@ -127,11 +142,15 @@ class DetAuxNet(AuxNet):
         (rescaled); a stage left out is fed zeros."""
         raise NotImplementedError
 
-    def neck_features(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None):
+    def neck_features(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None,
+                      window: bool = False):
         """(the neck's output, the data samples at this net's resolution) from module k's output ``state``.
         ``bank``: the learner's feature bank, where what several aux nets derive alike (earlier modules' features
-        pooled, the rescaled targets) is computed once per iteration."""
+        pooled, the rescaled targets) is computed once per iteration. ``window``: on a random window of ``crop``
+        of the image (the loss; predictions see the whole image)."""
         feats = {} if self.live_only else dict(stage_feats)
+        if window and self.crop < 1:
+            state, feats, data_samples = self._cropped(state, feats, data_samples)
         if self._pool > 1:
             once = bank.derived if bank is not None else (lambda key, make: make())
             state = self.layout.pool_state(state, self._pool)
@@ -143,15 +162,25 @@ class DetAuxNet(AuxNet):
             feats[self.live_stage] = state  # the live feature is (a partial) stage live_stage
         return self.neck(self.forward_stages(state, feats)), data_samples
 
+    def _cropped(self, state, feats: Dict[int, torch.Tensor], data_samples):
+        """One random window (:mod:`fba_mm.det.crop`) of the live state, the bank's stages and the targets."""
+        input_height = data_samples[0].metainfo['batch_input_shape'][0]
+        live_stride = 2 ** round(math.log2(input_height / self.layout.state_size(state)[0]))
+        window = random_window(data_samples, self.crop, live_stride * self._strides_after)
+        cut = lambda x: window.of(x, input_height)  # noqa: E731
+        return (self.layout.crop_state(state, cut), {s: cut(f) for s, f in feats.items()},
+                [crop_sample(sample, window) for sample in data_samples])
+
     def _pooled(self, feature: torch.Tensor) -> torch.Tensor:
         return F.avg_pool2d(feature, self._pool, ceil_mode=True)
 
-    def head_inputs(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None):
+    def head_inputs(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None,
+                    window: bool = False):
         """What the heads run from: (neck features, encoder state, data samples at this net's resolution); a module
         that ends in a DETR's encoder hands its state on as it is."""
         if self.in_encoder:
             return None, state, data_samples
-        feats, data_samples = self.neck_features(state, stage_feats, data_samples, bank)
+        feats, data_samples = self.neck_features(state, stage_feats, data_samples, bank, window)
         return feats, None, data_samples
 
     def predict(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None) -> list:
@@ -162,7 +191,7 @@ class DetAuxNet(AuxNet):
 
     def forward(self, state, stage_feats: Dict[int, torch.Tensor], data_samples, bank=None) -> Dict:
         with self.levels():
-            feats, encoder_state, data_samples = self.head_inputs(state, stage_feats, data_samples, bank)
+            feats, encoder_state, data_samples = self.head_inputs(state, stage_feats, data_samples, bank, window=True)
             losses = loss_from_features(self.detector, feats, data_samples, encoder_state=encoder_state)
         return scale_losses(losses, self.loss_weight)
 
@@ -202,6 +231,11 @@ class SLMAuxNet(DetAuxNet):
       sampled RoIs and proposals: ``dict(rpn_proposal=dict(max_per_img=300), rcnn=dict(sampler=dict(num=128)))``.
       Where the detector's entry is a list of stage dicts (Cascade R-CNN's ``rcnn``), a dict applies to every
       stage and a list of as many dicts stage by stage.
+    - ``crop``: train the auxiliary net on a random window, ``crop`` of the image's height and width, cut from the
+      live feature, the bank's stages and the targets alike (:mod:`fba_mm.det.crop`; boxes clipped as mmdet's
+      ``RandomCrop`` clips them). It runs at full resolution, so every object is handled at its own pyramid level
+      by the head weights that handle it in the whole image, and its compute shrinks with the window's area
+      (0.5: about fourfold). Not for a module that ends in a DETR's encoder.
     - ``scale``: run the auxiliary net at a lower resolution (0.5: every input feature average-pooled by 2 and
       the targets rescaled to match), which cuts its memory and compute about fourfold. ``scale_priors`` (default
       True) rescales the heads' anchors and RoI level thresholds with it, so that every object is handled at the

@@ -37,6 +37,15 @@ class BackboneLayout(Layout):
         """``state`` average-pooled by ``factor`` (an auxiliary net at a lower resolution, ``aux_net.scale``)."""
         return F.avg_pool2d(state, factor, ceil_mode=True)
 
+    def state_size(self, state) -> tuple:
+        """The height and width of ``state``'s feature map."""
+        return tuple(state.shape[-2:])
+
+    def crop_state(self, state, window):
+        """``window`` (a function of an N x C x h x w map, :meth:`fba_mm.det.crop.Window.of`) applied to
+        ``state`` (an auxiliary net on part of the image, ``aux_net.crop``)."""
+        return window(state)
+
     def exit_stage(self, net, stage, state):
         if stage in self.out_indices(net):
             return state, {stage_key(stage): self.stage_feature(net, stage, state)}
@@ -127,6 +136,14 @@ class SwinLayout(BackboneLayout):
     def pool_state(self, state, factor):
         x, (h, w) = state
         x = F.avg_pool2d(x.transpose(1, 2).reshape(x.shape[0], x.shape[2], h, w), factor, ceil_mode=True)
+        return x.flatten(2).transpose(1, 2), tuple(x.shape[2:])
+
+    def state_size(self, state):
+        return tuple(state[1])
+
+    def crop_state(self, state, window):
+        x, (h, w) = state
+        x = window(x.transpose(1, 2).reshape(x.shape[0], x.shape[2], h, w))
         return x.flatten(2).transpose(1, 2), tuple(x.shape[2:])
 
     def stage_feature(self, net, stage, state):
@@ -229,6 +246,12 @@ class CSPLayout(BackboneLayout):
         if isinstance(state, tuple):
             return tuple(super(CSPLayout, self).pool_state(s, factor) for s in state)
         return super().pool_state(state, factor)
+
+    def state_size(self, state):
+        return super().state_size(state[0] if isinstance(state, tuple) else state)
+
+    def crop_state(self, state, window):
+        return tuple(map(window, state)) if isinstance(state, tuple) else window(state)
 
     def stage_channels(self, net):
         return [[m for m in net.get_submodule(f'stage{i + 1}')[0].modules() if isinstance(m, nn.Conv2d)][-1]

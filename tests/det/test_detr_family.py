@@ -151,6 +151,11 @@ def test_only_slm_trains_a_module_that_ends_in_the_encoder():
         LocalLearningDetector(with_encoder_layers('dino'), split_points=ENCODER_SPLIT, aux_net=dict(type='DGLAuxNet'))
 
 
+def test_a_window_of_the_encoder_s_tokens_is_refused():
+    with pytest.raises(ConfigError, match='aux_net.crop=0.5: module 2 ends in the transformer.s encoder.*crop=1'):
+        LocalLearningDetector(with_encoder_layers('dino'), split_points=ENCODER_SPLIT, aux_net=dict(TIED, crop=0.5))
+
+
 def test_a_detr_whose_encoder_is_not_cut_says_so():
     """Plain DETR's encoder layers read other inputs than Deformable DETR's; a split point there is refused."""
     cfg = get_config('mmdet::detr/detr_r50_8xb2-150e_coco.py').model

@@ -51,11 +51,12 @@ def tiny_regnet() -> dict:
 SWIN_SPLITS = {2: ['stages.2'], 4: ['stages.1', 'stages.2.blocks.2', 'stages.3']}  # K=4 cuts inside stage 2
 
 
-@pytest.mark.parametrize('k, scale', [(2, 1.0), (4, 0.5)])  # 0.5: the tokens pooled as an image
-def test_swin_trains_with_isolated_gradients(k, scale):
+# scale 0.5: the tokens pooled as an image; crop 0.5: a window of the tokens, as of an image
+@pytest.mark.parametrize('k, aux', [(2, dict(crop=0.5)), (4, dict(scale=0.5))])
+def test_swin_trains_with_isolated_gradients(k, aux):
     torch.manual_seed(0)
     learner = LocalLearningDetector(tiny_swin(), split_points=SWIN_SPLITS[k],
-                                    aux_net=dict(type='SLMAuxNet', scale=scale))
+                                    aux_net=dict(type='SLMAuxNet', **aux))
     assert isinstance(learner.layout, SwinLayout)
     learner.init_weights()
     learner.train()
