@@ -78,7 +78,7 @@ def comparison_of(config: str):
 def end_to_end_reference(task: str, compare) -> str:
     """The committed end-to-end result of the demo's schedule (every seed whose config is today's), as text."""
     digits = compare.TASKS[task]['metrics'][0][2]
-    section = SECTIONS[task]
+    section = SECTIONS.get(task, task)  # a family's task is its own section
     values = compare.committed_values(task, section, 'e2e', range(10))
     if not values:
         return 'no committed end-to-end run of this schedule'

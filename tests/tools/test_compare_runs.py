@@ -121,3 +121,36 @@ def test_the_demo_trains_the_recipe_the_coco_configs_ship(coco):
     coco_cfg = Config.fromfile(osp.join(ROOT, 'configs', 'det', coco))
     assert demo.recipe(coco_cfg) == demo.recipe(demo_cfg)
     assert "weight_source='tied'" in demo.recipe(demo_cfg)
+
+
+FAMILIES = {  # task -> (the architecture its demo configs build, the full-size FBA config of that family)
+    'det-rtmdet': ('RTMDet', 'configs/det/rtmdet_s_fba-k4_8xb32-300e_coco.py'),
+    'det-yolox': ('YOLOX', 'configs/det/yolox_s_fba-k4_8xb8-300e_coco.py'),
+    'sr-rdn': ('RDNNet', 'configs/sr/rdn_x2c64b16_fba-k4_1xb16-1000k_div2k.py'),
+    'sr-rrdb': ('RRDBNet', 'configs/sr/esrgan_psnr-x4c64b23g32_fba-k4_1xb16-1000k_div2k.py'),
+    'sr-msrresnet': ('MSRResNet', 'configs/sr/msrresnet_x4c64b16_fba-k4_1xb16-1000k_div2k.py'),
+    'sr-swinir': ('SwinIRNet', 'configs/sr/swinir_x2s64w8d6e180_fba-k4_8xb4-lr2e-4-500k_df2k.py'),
+}
+
+
+@pytest.mark.parametrize('task', sorted(FAMILIES))
+def test_each_family_is_a_task_whose_demo_trains_its_full_size_recipe(task):
+    """The family's demo pair builds that family's network, changes only the model against the task's base demo,
+    and the FBA demo ships the auxiliary recipe of the family's full-size config (every aux_net key but the sizing
+    ones), so that what the comparison measures is what the family's users train."""
+    import importlib.util
+
+    from mmengine.config import Config
+    spec = importlib.util.spec_from_file_location('demo', osp.join(ROOT, 'tools', 'demo.py'))
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    family, full_size = FAMILIES[task]
+    e2e, fba = compare.run_config(task, 'e2e'), compare.run_config(task, 'slm-k4')
+    for cfg in (e2e, fba):
+        model = cfg.model.get('architecture', cfg.model)
+        assert family in (model.type, model.get('generator', {}).get('type'))
+    base = compare.run_config('sr-x4' if e2e.get('scale') == 4 else task.split('-')[0], 'e2e')
+    assert e2e.train_dataloader == base.train_dataloader and e2e.train_cfg == base.train_cfg
+    assert e2e.param_scheduler == base.param_scheduler and e2e.optim_wrapper == base.optim_wrapper
+    assert fba.model.type.startswith('LocalLearning') and len(fba.model.split_points) == 3
+    assert demo.recipe(fba) == demo.recipe(Config.fromfile(osp.join(ROOT, full_size)))

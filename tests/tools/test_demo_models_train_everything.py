@@ -23,9 +23,16 @@ from fba_mm.sr.testing import random_sr_batch
 sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..', 'tools', 'analysis'))
 compare = importlib.import_module('compare')
 
-CASES = [(task, run) for task in ('det', 'sr') for run in compare.task_runs(task, k=(4, ))]
-BATCH = dict(det=lambda seed: random_det_batch(batch_size=2, height=96, num_classes=3, num_boxes=4, seed=seed),
-             sr=lambda seed: random_sr_batch(batch_size=2, height=16, seed=seed))
+FAMILIES = [task for task in compare.TASKS if task.split('-')[-1] not in ('det', 'sr', 'x4')]
+CASES = [(task, run) for task in ('det', 'sr') for run in compare.task_runs(task, k=(4, ))] + \
+    [(task, run) for task in FAMILIES for run in ('e2e', 'slm-k4')]
+
+
+def batch(task: str, seed: int) -> dict:
+    if task.startswith('det'):
+        return random_det_batch(batch_size=2, height=96, num_classes=3, num_boxes=4, seed=seed)
+    scale = compare.run_config(task, 'e2e').scale
+    return random_sr_batch(batch_size=2, height=16, scale=scale, seed=seed)
 
 
 EMA_MOMENTUM = compare.STRATEGIES['slm_ema']['aux_net_options']['ema_momentum']
@@ -96,7 +103,7 @@ def test_every_parameter_trains_and_every_bn_learns_statistics(task, run):
     watch_lateral_inputs(model)
     model.train()
     for seed in range(2):  # a zero-initialised residual BN passes gradient on from the second step
-        model.train_step(BATCH[task](seed), optim_wrapper)
+        model.train_step(batch(task, seed), optim_wrapper)
     untrained = sorted(n for i, n in names.items() if i not in stepped)
     if not cfg.model.get('use_bank', True):
         untrained = [n for n in untrained if not (ZERO_INPUT.fullmatch(n) and fed_zeros(model, n))]

@@ -4,6 +4,11 @@ auxiliary-net strategy at K=2 and K=4, trained on the demo set with the same sch
     python tools/analysis/compare.py sr  [--seeds 0 1 2] [--runs e2e slm-k4 ...] [--cfg-options k=v ...]
     python tools/analysis/compare.py sr-x4 [--seeds 0 1 2] [--runs ...]
     python tools/analysis/compare.py det [--seeds 0 1 2]
+    python tools/analysis/compare.py det-rtmdet --runs e2e slm-k4 [--seeds 0 1 2]   # a family's demo: K=4 only
+
+Tasks: ``det`` (Faster R-CNN R18) and ``sr`` / ``sr-x4`` (EDSR), the families' own demos ``det-rtmdet``,
+``det-yolox``, ``sr-rdn``, ``sr-rrdb`` (RRDBNet), ``sr-msrresnet`` and ``sr-swinir``, each trained as its kind's demo
+trains (``TASKS``).
 
 Every run is the task's demo config (configs/{det,sr}/demo/) with the strategy switched in, dumped to
 ``<work-root>/<section>/<run>/seed<s>/config.py`` and trained by tools/train.py. Each finished run writes its
@@ -29,7 +34,7 @@ Runs (``--runs``): e2e, e2e_cp, and <strategy>-k<K> for a strategy or recipe of 
     slm_fl1        det: the default with auxiliary necks and heads without the finest pyramid level (first_level=1)
     slm_fl2        det: the same without the two finest levels (aux_net.first_level=2)
     slm_own_levels det: each auxiliary net keeps the levels its module's stages feed (aux_net.first_level='own')
-    slm_crop       SR: the default on a random window of half the patch's height and width (aux_net.crop=0.5)
+    slm_crop       the default on a random window of half the image's (patch's) height and width (aux_net.crop=0.5)
     slm_nobank     the default without the feature bank (the ablation)
     dgl            a few fresh convs + the task head on the live feature alone (DGL)
     augloc         fresh layers shaped like uniformly sampled later layers, depth shrinking with depth (AugLocal)
@@ -72,7 +77,7 @@ STRATEGIES = {
     'slm_fl1': dict(use_bank=True, aux_net_options=dict(first_level=1), tasks=('det', )),
     'slm_fl2': dict(use_bank=True, aux_net_options=dict(first_level=2), tasks=('det', )),
     'slm_own_levels': dict(use_bank=True, aux_net_options=dict(first_level='own'), tasks=('det', )),
-    'slm_crop': dict(use_bank=True, aux_net_options=dict(crop=0.5), tasks=('sr', )),
+    'slm_crop': dict(use_bank=True, aux_net_options=dict(crop=0.5)),
     'slm_nobank': dict(use_bank=False),
     'dgl': dict(use_bank=False, aux_net=dict(type='DGLAuxNet')),
     'augloc': dict(use_bank=False, aux_net=dict(type='AugLocAuxNet')),
@@ -94,24 +99,42 @@ LABELS = dict(e2e='end-to-end', e2e_cp='end-to-end + checkpointing', slm='FBA (d
               slm_crop='FBA, aux. nets on half-size windows',
               slm_nobank='SLM, no bank', dgl='DGL', augloc='AugLocal')
 
-TASKS = dict(
-    det=dict(
+DET_METRICS = [('coco/bbox_mAP', 'bbox mAP', 3), ('coco/bbox_mAP_50', 'mAP@0.5', 3)]
+SR_METRICS = [('PSNR', 'PSNR (dB)', 2), ('SSIM', 'SSIM', 4)]
+
+
+def family_task(demo: str, title: str) -> dict:
+    """A family's task: its end-to-end demo config and the FBA K=4 one beside it (``<demo>`` -> ``<demo>_fba-k4``)."""
+    stem, kind = demo[:-len('_demo.py')], demo.split('/')[1]
+    return dict(demo=demo, fba={4: f'{stem}_fba-k4_demo.py'}, title=title,
+                metrics=DET_METRICS if kind == 'det' else SR_METRICS)
+
+
+TASKS = {
+    'det': dict(
         demo='configs/det/demo/faster-rcnn_r18_fpn_demo.py',
         fba={2: 'configs/det/demo/faster-rcnn_r18_fpn_fba-k2_demo.py',
              4: 'configs/det/demo/faster-rcnn_r18_fpn_fba-k4_demo.py'},
-        metrics=[('coco/bbox_mAP', 'bbox mAP', 3), ('coco/bbox_mAP_50', 'mAP@0.5', 3)],
-        title='Faster R-CNN R18-FPN on the demo shapes set'),
-    sr=dict(
+        metrics=DET_METRICS, title='Faster R-CNN R18-FPN on the demo shapes set'),
+    'sr': dict(
         demo='configs/sr/demo/edsr_x2c32b8_demo.py',
         fba={2: 'configs/sr/demo/edsr_x2c32b8_fba-k2_demo.py', 4: 'configs/sr/demo/edsr_x2c32b8_fba-k4_demo.py'},
-        metrics=[('PSNR', 'PSNR (dB)', 2), ('SSIM', 'SSIM', 4)],
-        title='EDSR x2 (c32b8) on the demo photo set'),
-    **{'sr-x4': dict(
+        metrics=SR_METRICS, title='EDSR x2 (c32b8) on the demo photo set'),
+    'sr-x4': dict(
         demo='configs/sr/demo/edsr_x4c32b8_demo.py',
         fba={2: 'configs/sr/demo/edsr_x4c32b8_fba-k2_demo.py', 4: 'configs/sr/demo/edsr_x4c32b8_fba-k4_demo.py'},
-        metrics=[('PSNR', 'PSNR (dB)', 2), ('SSIM', 'SSIM', 4)],
-        title='EDSR x4 (c32b8) on the demo photo set')},
-)
+        metrics=SR_METRICS, title='EDSR x4 (c32b8) on the demo photo set'),
+    # one task per further family: its demo-size model, trained as the family's kind's demo trains
+    'det-rtmdet': family_task('configs/det/demo/rtmdet_tiny_demo.py', 'RTMDet-tiny on the demo shapes set'),
+    'det-yolox': family_task('configs/det/demo/yolox_tiny_demo.py', 'YOLOX-tiny on the demo shapes set'),
+    'sr-rdn': family_task('configs/sr/demo/rdn_x2c32b8_demo.py', 'RDN x2 (c32, 8 blocks) on the demo photo set'),
+    'sr-rrdb': family_task('configs/sr/demo/esrgan_psnr-x4c32b4g16_demo.py',
+                           'RRDBNet x4 (ESRGAN-PSNR, c32, 4 blocks) on the demo photo set'),
+    'sr-msrresnet': family_task('configs/sr/demo/msrresnet_x4c32b8_demo.py',
+                                'MSRResNet x4 (c32b8) on the demo photo set'),
+    'sr-swinir': family_task('configs/sr/demo/swinir_x2s32w8d2e32_demo.py',
+                             'SwinIR x2 (4 blocks of 2, 32 channels) on the demo photo set'),
+}
 
 
 # ---------------------------------------------------------------------------------------------- configs
@@ -336,7 +359,7 @@ def plot_learning_curves(curves: dict, task: str, out_file: str) -> None:
         std = [c[s][1] for s in steps]
         ax.plot(steps, mean, marker='o', ms=3, label=f'{label(run)} ({max(c[s][2] for s in steps)} seeds)')
         ax.fill_between(steps, [m - d for m, d in zip(mean, std)], [m + d for m, d in zip(mean, std)], alpha=0.2)
-    ax.set_xlabel('epoch' if task == 'det' else 'iteration')
+    ax.set_xlabel('epoch' if task.startswith('det') else 'iteration')
     ax.set_ylabel(f'val {name} (mean ± std over seeds)')
     ax.set_title(TASKS[task]['title'], fontsize=10)
     ax.grid(alpha=0.3)
@@ -515,7 +538,7 @@ def main():
 
 def prepare_data(task: str) -> None:
     """Make the task's demo set, if it is not there yet (its settings then enter the runs' fingerprints)."""
-    if task == 'det':
+    if task.startswith('det'):
         from fba_mm.det.demo_data import make_demo_det
         make_demo_det('data/demo_det')
     else:
