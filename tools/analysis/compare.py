@@ -35,6 +35,7 @@ Runs (``--runs``): e2e, e2e_cp, and <strategy>-k<K> for a strategy or recipe of 
     slm_fl2        det: the same without the two finest levels (aux_net.first_level=2)
     slm_own_levels det: each auxiliary net keeps the levels its module's stages feed (aux_net.first_level='own')
     slm_crop       the default on a random window of half the image's (patch's) height and width (aux_net.crop=0.5)
+    slm_copy_crop  SR: trained copies of the next block and the tail on half-size windows (EDSR x2's default)
     slm_nobank     the default without the feature bank (the ablation)
     dgl            a few fresh convs + the task head on the live feature alone (DGL)
     augloc         fresh layers shaped like uniformly sampled later layers, depth shrinking with depth (AugLocal)
@@ -78,6 +79,7 @@ STRATEGIES = {
     'slm_fl2': dict(use_bank=True, aux_net_options=dict(first_level=2), tasks=('det', )),
     'slm_own_levels': dict(use_bank=True, aux_net_options=dict(first_level='own'), tasks=('det', )),
     'slm_crop': dict(use_bank=True, aux_net_options=dict(crop=0.5)),
+    'slm_copy_crop': dict(use_bank=True, aux_net=dict(type='SLMAuxNet', depth=1, crop=0.5), tasks=('sr', )),
     'slm_nobank': dict(use_bank=False),
     'dgl': dict(use_bank=False, aux_net=dict(type='DGLAuxNet')),
     'augloc': dict(use_bank=False, aux_net=dict(type='AugLocAuxNet')),
@@ -97,6 +99,7 @@ LABELS = dict(e2e='end-to-end', e2e_cp='end-to-end + checkpointing', slm='FBA (d
               slm_fl2='FBA, aux. heads without the two finest levels',
               slm_own_levels="FBA, aux. heads on their module's levels",
               slm_crop='FBA, aux. nets on half-size windows',
+              slm_copy_crop='FBA, trained copies on half-size windows',
               slm_nobank='SLM, no bank', dgl='DGL', augloc='AugLocal')
 
 DET_METRICS = [('coco/bbox_mAP', 'bbox mAP', 3), ('coco/bbox_mAP_50', 'mAP@0.5', 3)]
