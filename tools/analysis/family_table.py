@@ -50,8 +50,8 @@ FAMILIES = {
     'configs/sr/edsr_x3c64b16_fba-k4_1xb16-300k_div2k.py':
         ('no demo of its own: the x4 recipe', '16 x 48x48', None, ('edsr_x3_k4_48_crop_flops.json', 'fba_crop=0.45')),
     'configs/sr/rdn_x2c64b16_fba-k4_1xb16-1000k_div2k.py':
-        (('sr-rdn', 'sr-rdn'), '16 x 32x32', ('rdn_x2_k4_b16_32.json', 'fba_tied'),
-         ('rdn_x2_k4_b16_32_flops.json', 'fba')),
+        (('sr-rdn', 'sr-rdn'), '16 x 32x32', ('rdn_x2_k4_b16_32_copy_crop.json', 'fba'),
+         ('rdn_x2_k4_b16_32_copy_crop.json', 'fba')),
     'configs/sr/esrgan_psnr-x4c64b23g32_fba-k4_1xb16-1000k_div2k.py':
         (('sr-rrdb', 'sr-rrdb'), '16 x 32x32', ('esrgan_psnr_x4_k4_b16_32.json', 'fba_tied'),
          ('esrgan_psnr_x4_k4_b16_32_flops.json', 'fba')),
