@@ -543,10 +543,10 @@ def prepare_data(task: str) -> None:
     """Make the task's demo set, if it is not there yet (its settings then enter the runs' fingerprints)."""
     if task.startswith('det'):
         from fba_mm.det.demo_data import make_demo_det
-        make_demo_det('data/demo_det')
+        make_demo_det(osp.join(ROOT, 'data', 'demo_det'))
     else:
         from fba_mm.sr.demo_data import make_demo_sr
-        make_demo_sr('data/demo_sr')
+        make_demo_sr(osp.join(ROOT, 'data', 'demo_sr'))
 
 
 if __name__ == '__main__':
