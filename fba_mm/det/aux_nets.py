@@ -14,7 +14,7 @@ from fba_mm.core import ConfigError, find_layout, fresh_copy, partial_copy
 from fba_mm.core.aux_net import AuxNet
 from fba_mm.core.functional import scale_losses
 
-from .crop import crop_sample, random_window
+from .crop import crop_sample, random_window, stride_of
 from .feature_bank_neck import FeatureBankNeck
 from .from_features import loss_from_features, predict_from_features
 from .head_copy import head_only_copy
@@ -165,7 +165,7 @@ class DetAuxNet(AuxNet):
     def _cropped(self, state, feats: Dict[int, torch.Tensor], data_samples):
         """One random window (:mod:`fba_mm.det.crop`) of the live state, the bank's stages and the targets."""
         input_height = data_samples[0].metainfo['batch_input_shape'][0]
-        live_stride = 2 ** round(math.log2(input_height / self.layout.state_size(state)[0]))
+        live_stride = stride_of(self.layout.state_size(state)[0], input_height)
         window = random_window(data_samples, self.crop, live_stride * self._strides_after)
         cut = lambda x: window.of(x, input_height)  # noqa: E731
         return (self.layout.crop_state(state, cut), {s: cut(f) for s, f in feats.items()},

@@ -13,6 +13,12 @@ import numpy as np
 import torch
 
 
+def stride_of(height: int, input_height: int) -> int:
+    """The power-of-two stride of a map ``height`` rows high of an input ``input_height`` rows high (padding and
+    ceil-mode convs make the ratio inexact)."""
+    return 2 ** round(math.log2(input_height / height))
+
+
 class Window(NamedTuple):
     """A window of the batch's padded input, in input pixels: its top-left corner and its size."""
     top: int
@@ -22,7 +28,7 @@ class Window(NamedTuple):
 
     def of(self, feature: torch.Tensor, input_height: int) -> torch.Tensor:
         """This window of an N x C x h x w map of the input at the power-of-two stride ``input_height / h``."""
-        stride = 2 ** round(math.log2(input_height / feature.shape[-2]))
+        stride = stride_of(feature.shape[-2], input_height)
         return feature[..., self.top // stride:(self.top + self.height) // stride,
                        self.left // stride:(self.left + self.width) // stride]
 
