@@ -126,6 +126,8 @@ def test_the_demo_trains_the_recipe_the_coco_configs_ship(coco):
 FAMILIES = {  # task -> (the architecture its demo configs build, the full-size FBA config of that family)
     'det-rtmdet': ('RTMDet', 'configs/det/rtmdet_s_fba-k4_8xb32-300e_coco.py'),
     'det-yolox': ('YOLOX', 'configs/det/yolox_s_fba-k4_8xb8-300e_coco.py'),
+    'det-tood': ('TOOD', 'configs/det/tood_r50_fpn_fba-k4_1x_coco.py'),
+    'det-dino': ('DINO', 'configs/det/dino-4scale_r50_fba-k4_8xb2-12e_coco.py'),
     'sr-rdn': ('RDNNet', 'configs/sr/rdn_x2c64b16_fba-k4_1xb16-1000k_div2k.py'),
     'sr-rrdb': ('RRDBNet', 'configs/sr/esrgan_psnr-x4c64b23g32_fba-k4_1xb16-1000k_div2k.py'),
     'sr-msrresnet': ('MSRResNet', 'configs/sr/msrresnet_x4c64b16_fba-k4_1xb16-1000k_div2k.py'),

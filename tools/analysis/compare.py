@@ -7,8 +7,8 @@ auxiliary-net strategy at K=2 and K=4, trained on the demo set with the same sch
     python tools/analysis/compare.py det-rtmdet --runs e2e slm-k4 [--seeds 0 1 2]   # a family's demo: K=4 only
 
 Tasks: ``det`` (Faster R-CNN R18) and ``sr`` / ``sr-x4`` (EDSR), the families' own demos ``det-rtmdet``,
-``det-yolox``, ``sr-rdn``, ``sr-rrdb`` (RRDBNet), ``sr-msrresnet`` and ``sr-swinir``, each trained as its kind's demo
-trains (``TASKS``).
+``det-yolox``, ``det-tood``, ``det-dino``, ``sr-rdn``, ``sr-rrdb`` (RRDBNet), ``sr-msrresnet`` and ``sr-swinir``,
+each trained as its kind's demo trains (``TASKS``).
 
 Every run is the task's demo config (configs/{det,sr}/demo/) with the strategy switched in, dumped to
 ``<work-root>/<section>/<run>/seed<s>/config.py`` and trained by tools/train.py. Each finished run writes its
@@ -130,6 +130,8 @@ TASKS = {
     # one task per further family: its demo-size model, trained as the family's kind's demo trains
     'det-rtmdet': family_task('configs/det/demo/rtmdet_tiny_demo.py', 'RTMDet-tiny on the demo shapes set'),
     'det-yolox': family_task('configs/det/demo/yolox_tiny_demo.py', 'YOLOX-tiny on the demo shapes set'),
+    'det-tood': family_task('configs/det/demo/tood_r18_fpn_demo.py', 'TOOD R18-FPN on the demo shapes set'),
+    'det-dino': family_task('configs/det/demo/dino-4scale_r18_demo.py', 'DINO-4scale R18 on the demo shapes set'),
     'sr-rdn': family_task('configs/sr/demo/rdn_x2c32b8_demo.py', 'RDN x2 (c32, 8 blocks) on the demo photo set'),
     'sr-rrdb': family_task('configs/sr/demo/esrgan_psnr-x4c32b4g16_demo.py',
                            'RRDBNet x4 (ESRGAN-PSNR, c32, 4 blocks) on the demo photo set'),

@@ -43,6 +43,10 @@ FAMILIES = {
     'configs/det/yolox_s_fba-k4_8xb8-300e_coco.py':
         (('det-yolox', 'det-yolox'), '2 x 640x640', ('yolox-s_k4_640.json', 'fba'),
          ('yolox-s_k4_640_flops.json', 'fba')),
+    'configs/det/tood_r50_fpn_fba-k4_1x_coco.py':
+        (('det-tood', 'det-tood'), '2 x 512x512', None, None),
+    'configs/det/dino-4scale_r50_fba-k4_8xb2-12e_coco.py':
+        (('det-dino', 'det-dino'), '2 x 512x512', None, None),
     'configs/sr/edsr_x2c64b16_fba-k4_1xb16-300k_div2k.py':
         (('sr', 'sr-x2'), '16 x 48x48', ('front/sr-x2.json', 'slm-k4'), ('front/sr-x2.json', 'slm-k4')),
     'configs/sr/edsr_x4c64b16_fba-k4_1xb16-300k_div2k.py':
