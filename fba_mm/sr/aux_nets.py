@@ -68,19 +68,18 @@ class SRAuxNet(AuxNet):
         larger) of the HR target, ``crop`` of their height and width: the auxiliary net's compute shrinks with its
         area. Its convs pad the window's border with zeros where the whole patch has neighbours; the window moves
         every iteration, so every position of the patch is trained."""
-        if not isinstance(feat, torch.Tensor) or feat.dim() != 4:
-            raise ConfigError(f'aux_net.crop={self.crop} needs a feature map between body blocks, and '
-                              f'{type(self.layout).__name__} passes {type(feat).__name__}; use crop=1.')
-        h, w = feat.shape[-2:]
-        ch, cw = max(1, round(h * self.crop)), max(1, round(w * self.crop))
-        top, left = (int(torch.randint(0, n - c + 1, ())) for n, c in ((h, ch), (w, cw)))
+        h, w = self.layout.state_size(feat)
+        unit = self.layout.crop_unit
+        ch, cw = (min(n, max(unit, round(n * self.crop / unit) * unit)) for n in (h, w))
+        # on the unit's grid: a SwinIR window holds the patch's own attention windows
+        top, left = (unit * int(torch.randint(0, (n - c) // unit + 1, ())) for n, c in ((h, ch), (w, cw)))
         scale = target.shape[-2] // h
 
         def window(x, s=1):
             return x[..., top * s:(top + ch) * s, left * s:(left + cw) * s]
         features = {k: window(v) if isinstance(v, torch.Tensor) and v.shape[-2:] == (h, w) else v
                     for k, v in features.items()}
-        return window(feat), features, window(target, scale)
+        return self.layout.crop_state(feat, top, left, ch, cw), features, window(target, scale)
 
     def predict(self, feat, features: Dict[str, torch.Tensor]) -> torch.Tensor:
         """The SR image this auxiliary net's loss scores."""
@@ -138,7 +137,8 @@ class SRSLMAuxNet(SRAuxNet):
         weight_source (str): ``'copy'``, ``'tied'`` or ``'ema'``.
         ema_momentum (float): of the ``'ema'`` copies.
         crop (float): the auxiliary net trains on a random window of ``crop`` times the patch's height and width
-            (the same window of the HR target), which cuts its compute by ``crop**2`` (1: the whole patch).
+            (the same window of the HR target), which cuts its compute by ``crop**2`` (1: the whole patch). On
+            SwinIR the window's sides and corner are multiples of ``window_size``.
     """
 
     def __init__(self, architecture: nn.Module, later_blocks: Sequence[str], layout: Optional[SRLayout] = None,

@@ -65,6 +65,20 @@ class SRLayout(Layout):
         """``fn`` (image-shaped layers, DGL's convs) applied to the feature map inside the body state."""
         return fn(feat)
 
+    #: a cropped window's sides are multiples of this (``aux_net.crop``; SwinIR: its attention window)
+    crop_unit: int = 1
+
+    def state_size(self, feat) -> Tuple[int, int]:
+        """Height and width of the grid the body state lays out (what ``aux_net.crop`` cuts a window of)."""
+        if not isinstance(feat, torch.Tensor) or feat.dim() != 4:
+            raise ConfigError(f'aux_net.crop needs a feature map between body blocks, and {type(self).__name__} '
+                              f'passes {type(feat).__name__}; use crop=1.')
+        return tuple(feat.shape[-2:])
+
+    def crop_state(self, feat, top: int, left: int, height: int, width: int):
+        """The body state in one window of its grid."""
+        return feat[..., top:top + height, left:left + width]
+
 
 @LAYOUTS.register_module()
 class EDSRLayout(SRLayout):
@@ -191,6 +205,7 @@ class SwinIRLayout(SRLayout):
                '': ('conv_last', )}[self.upsampler]
         self.tail = ('norm', 'patch_unembed', 'conv_after_body') + ups
         self.skip_channels = g.embed_dim + (g.conv_first.in_channels if self.upsampler == '' else 0)
+        self.crop_unit = g.window_size  # a window of whole attention windows: every RSTB runs on it as on a patch
 
     def forward_stem(self, g, x):
         size = tuple(x.shape[2:])
@@ -238,6 +253,21 @@ class SwinIRLayout(SRLayout):
         b, _, c = tokens.shape
         x = fn(tokens.transpose(1, 2).reshape(b, c, *x_size))
         return x.flatten(2).transpose(1, 2), x_size, size
+
+    def state_size(self, feat):
+        tokens, x_size, size = feat
+        if tuple(x_size) != tuple(size):  # the padding has no HR target to crop alongside
+            raise ConfigError(f'aux_net.crop on SwinIR needs LR patches whose sides are multiples of window_size='
+                              f'{self.crop_unit}; this one ({size[0]}x{size[1]}) is padded to {x_size[0]}x{x_size[1]}. '
+                              'Crop such patches (gt_patch_size = scale x a multiple of window_size, as the stock '
+                              'configs do) or use crop=1.')
+        return tuple(x_size)
+
+    def crop_state(self, feat, top, left, height, width):
+        tokens, x_size, _ = feat
+        b, _, c = tokens.shape
+        window = tokens.view(b, *x_size, c)[:, top:top + height, left:left + width]
+        return window.reshape(b, height * width, c), (height, width), (height, width)
 
 
 def check_editor(architecture: nn.Module) -> None:

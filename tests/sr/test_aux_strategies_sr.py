@@ -78,7 +78,7 @@ def test_a_cropped_aux_net_predicts_the_same_window_of_the_same_target():
     torch.testing.assert_close(window[..., m:-m, m:-m], window_target[:, 3:, m:-m, m:-m])
 
 
-@pytest.mark.parametrize('name', ['edsr', 'rdn'])
+@pytest.mark.parametrize('name', ['edsr', 'rdn', 'swinir'])
 def test_a_cropped_aux_net_trains_its_module_alone(name):
     torch.manual_seed(0)
     learner = LocalLearningEditor(tiny_editor(name), split_points=2, aux_net=dict(type='SLMAuxNet', crop=0.5))
@@ -86,8 +86,31 @@ def test_a_cropped_aux_net_trains_its_module_alone(name):
     assert_gradients_isolated(learner, lambda: sr_batch(name, size=16))
 
 
-def test_crop_is_refused_where_the_body_passes_tokens():
+def test_a_swinir_window_is_whole_attention_windows_of_the_token_grid():
+    """SwinIR's body state is tokens on a grid: the window is cut from the grid (and the bank's skip and the target
+    alike), its sides and corner on multiples of window_size, so each RSTB attends within the patch's own windows."""
+    torch.manual_seed(0)
+    learner = LocalLearningEditor(tiny_editor('swinir'), split_points=2, aux_net=dict(type='SLMAuxNet', crop=0.3))
+    aux, unit, c = learner.aux_nets[0], 4, 12
+    grid = torch.randn(1, 16, 16, c)
+    skip, target = torch.randn(1, c, 16, 16), torch.randn(1, 3, 32, 32)
+    seen = set()
+    for _ in range(200):
+        (tokens, x_size, size), features, window_target = aux.random_crop(
+            (grid.reshape(1, 256, c), (16, 16), (16, 16)), {'skip': skip}, target)
+        assert x_size == size == (unit, unit)  # 0.3 x 16 = 4.8 sides, rounded to whole windows
+        hits = [(top, left) for top in range(0, 13) for left in range(0, 13)
+                if torch.equal(tokens.view(unit, unit, c), grid[0, top:top + unit, left:left + unit])]
+        assert len(hits) == 1 and hits[0][0] % unit == 0 and hits[0][1] % unit == 0
+        (top, left), = hits
+        assert torch.equal(features['skip'], skip[..., top:top + unit, left:left + unit])
+        assert torch.equal(window_target, target[..., 2 * top:2 * (top + unit), 2 * left:2 * (left + unit)])
+        seen.add((top, left))
+    assert len(seen) == 16  # every window position of the grid is visited
+
+
+def test_swinir_crop_is_refused_on_a_padded_patch():
     torch.manual_seed(0)
     learner = LocalLearningEditor(tiny_editor('swinir'), split_points=2, aux_net=dict(type='SLMAuxNet', crop=0.5))
-    with pytest.raises(ConfigError, match='crop=0.5 needs a feature map.*SwinIRLayout.*use crop=1'):
-        learner.aux_nets[0].random_crop((torch.zeros(1, 4, 12), (2, 2), (2, 2)), {}, torch.zeros(1, 3, 4, 4))
+    with pytest.raises(ConfigError, match=r'multiples of window_size=4; this one \(10x10\) is padded to 12x12'):
+        learner.aux_nets[0].random_crop((torch.zeros(1, 144, 12), (12, 12), (10, 10)), {}, torch.zeros(1, 3, 20, 20))
