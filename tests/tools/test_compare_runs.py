@@ -62,6 +62,24 @@ def test_committed_results_resume_only_from_the_same_config(tmp_path):
     assert compare.committed_result(str(tmp_path), 'slm-k4', 1, cfg) is None  # another demo set
 
 
+def test_measures_are_kept_per_config_and_taken_again_when_it_changes(tmp_path, capsys, monkeypatch):
+    """``--measure-only`` and every report: one real training step per run (memory, speed, FLOPs) into
+    measures.json, reused while the run's config is the same."""
+    monkeypatch.chdir(ROOT)
+    compare.prepare_data('sr')
+    measures_file = str(tmp_path / 'sr-x2' / 'measures.json')
+    configs = {'e2e': compare.run_config('sr', 'e2e')}
+    first = compare.measure_runs(configs, 'sr', measures_file, ['e2e'])['e2e']
+    assert first['sec_per_iter'] > 0 and first['total_mib'] > 0 and first['gflops'] > 0
+    assert first['fingerprint'] == compare.fingerprint(configs['e2e'])
+    assert capsys.readouterr().out.count('measuring e2e') == 1
+    assert compare.measure_runs(configs, 'sr', measures_file, ['e2e'])['e2e'] == first  # kept
+    assert 'measuring' not in capsys.readouterr().out
+    configs['e2e'].train_dataloader.batch_size = 4  # another config: measured again
+    again = compare.measure_runs(configs, 'sr', measures_file, ['e2e'])['e2e']
+    assert again['fingerprint'] != first['fingerprint'] and 'measuring e2e' in capsys.readouterr().out
+
+
 def test_sr_x4_runs_are_the_x2_recipe_at_scale_4():
     x2, x4 = compare.run_config('sr', 'slm-k4'), compare.run_config('sr-x4', 'slm-k4')
     assert x4.model.architecture.generator.upscale_factor == 4 and x4.model.split_points == x2.model.split_points

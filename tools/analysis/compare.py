@@ -5,6 +5,7 @@ auxiliary-net strategy at K=2 and K=4, trained on the demo set with the same sch
     python tools/analysis/compare.py sr-x4 [--seeds 0 1 2] [--runs ...]
     python tools/analysis/compare.py det [--seeds 0 1 2]
     python tools/analysis/compare.py det-rtmdet --runs e2e slm-k4 [--seeds 0 1 2]   # a family's demo: K=4 only
+    python tools/analysis/compare.py det-dino --runs e2e slm-k4 --measure-only      # one step's cost, no training
 
 Tasks: ``det`` (Faster R-CNN R18) and ``sr`` / ``sr-x4`` (EDSR), the families' own demos ``det-rtmdet``,
 ``det-yolox``, ``det-tood``, ``det-dino``, ``sr-rdn``, ``sr-rrdb`` (RRDBNet), ``sr-msrresnet`` and ``sr-swinir``,
@@ -291,6 +292,8 @@ def build_for_step(cfg: Config):
         torch.manual_seed(0)
         model = MODELS.build(cfg.model)
     model.init_weights()
+    from mmengine.logging import MessageHub
+    MessageHub.get_current_instance().update_info('epoch', 0)  # a runner's first epoch (TOOD's head reads it)
     return model, build_optim_wrapper(model, runner_config(cfg).optim_wrapper), batch
 
 
@@ -453,6 +456,10 @@ def main():
                         'comparison of other runs does not replace it')
     parser.add_argument('--report-only', action='store_true',
                         help='train nothing: measure and report the runs that have finished')
+    parser.add_argument('--measure-only', action='store_true',
+                        help='train nothing: measure one training step of each run (memory, speed, FLOPs, on one '
+                        'real batch) into <results>/<section>/measures.json, as a comparison does before its report; '
+                        'what a run costs before it is trained')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='applied to every run alike, e.g. train_cfg.max_iters=500')
     args = parser.parse_args()
@@ -472,6 +479,8 @@ def main():
     jobs = [(run, seed) for seed in args.seeds for run in args.runs]
     configs = {run: run_config(args.task, run, args.cfg_options) for run in args.runs}
     results_dir = osp.join(args.results, section)
+    if args.measure_only:
+        return measure_runs(configs, args.task, osp.join(results_dir, 'measures.json'), args.runs)
     results = {run: {} for run in args.runs}
     histories = {run: {} for run in args.runs}  # run -> seed -> every validation of that run
     job_configs = {(run, seed): seeded(configs[run], seed) for run, seed in jobs}
@@ -499,14 +508,7 @@ def main():
         histories[run][seed] = result.get('evaluations', [result['metrics']])
 
     results = {run: per_seed for run, per_seed in results.items() if per_seed}
-    measures_file = osp.join(results_dir, 'measures.json')
-    measures = json.load(open(measures_file)) if osp.exists(measures_file) else {}
-    for run in results:
-        stamp = fingerprint(configs[run])
-        if measures.get(run, {}).get('fingerprint') != stamp:  # none yet, or of another config
-            print(f'measuring {run} (memory, speed, FLOPs) ...', flush=True)
-            measures[run] = dict(measure(configs[run], args.task), fingerprint=stamp)
-            json.dump(measures, open(measures_file, 'w'), indent=1)
+    measures = measure_runs(configs, args.task, osp.join(results_dir, 'measures.json'), list(results))
 
     rows = summarise(results, measures, args.task)
     os.makedirs(args.images, exist_ok=True)
@@ -539,6 +541,23 @@ def main():
     update_doc(args.doc, section, text)
     print('\n' + text)
     print(f'written to {args.doc}')
+
+
+def measure_runs(configs: dict, task: str, measures_file: str, runs) -> dict:
+    """The measures of ``runs`` (:func:`measure`), kept in ``measures_file`` per run with its config's fingerprint:
+    measured again only where that config changed. Prints a line per run."""
+    measures = json.load(open(measures_file)) if osp.exists(measures_file) else {}
+    for run in runs:
+        stamp = fingerprint(configs[run])
+        if measures.get(run, {}).get('fingerprint') != stamp:  # none yet, or of another config
+            print(f'measuring {run} (memory, speed, FLOPs) ...', flush=True)
+            measures[run] = dict(measure(configs[run], task), fingerprint=stamp)
+            os.makedirs(osp.dirname(measures_file), exist_ok=True)
+            json.dump(measures, open(measures_file, 'w'), indent=1)
+        m = measures[run]
+        print(f'{run}: {m["sec_per_iter"]:.2f} s/iter, total {m["total_mib"]:.0f} MiB, {m["gflops"]:.1f} GFLOPs per '
+              'training step', flush=True)
+    return measures
 
 
 def prepare_data(task: str) -> None:
