@@ -60,7 +60,8 @@ FAMILIES = {
         (('sr-rrdb', 'sr-rrdb'), '16 x 32x32', ('esrgan_psnr_x4_k4_b16_32.json', 'fba_tied'),
          ('esrgan_psnr_x4_k4_b16_32_flops.json', 'fba')),
     'configs/sr/msrresnet_x4c64b16_fba-k4_1xb16-1000k_div2k.py':
-        (('sr-msrresnet', 'sr-msrresnet'), '16 x 32x32', None, ('msrresnet_x4_k4_b16_32_flops.json', 'fba')),
+        (('sr-msrresnet', 'sr-msrresnet'), '16 x 32x32', ('msrresnet_x4_k4_b16_32_copy_crop.json', 'fba'),
+         ('msrresnet_x4_k4_b16_32_copy_crop.json', 'fba')),
     'configs/sr/swinir_x2s64w8d6e180_fba-k4_8xb4-lr2e-4-500k_df2k.py':
         (('sr-swinir', 'sr-swinir'), '4 x 64x64', ('swinir_x2_k4_b4_64.json', 'fba_tied'),
          ('swinir_x2_k4_b4_64_flops.json', 'fba')),
