@@ -55,13 +55,11 @@ def test_fba_k4_at_x4_stays_within_a_tenth_of_a_db(tmp_path, monkeypatch):
     assert psnr['slm-k4'] > psnr['e2e'] - 0.1, psnr
 
 
-#: family task -> (its end-to-end floor: the baseline learned, its seed-0 PSNR and FBA K=4's as docs/benchmarks.md,
-#: "Every family", reports them; about 60-100 minutes each at one thread)
+#: family task -> its end-to-end floor (the baseline learned). Measured at seed 0 (docs/benchmarks.md, "Every family";
+#: about 60-100 minutes each at one thread):
 FAMILY_SEED0 = {
-    'sr-rdn': (33.5, 'seed 0: 33.83 dB end-to-end, 33.82 FBA (copies of the next block and of the tail, crop 0.5); '
-                     'seed 1 lost 1.6 dB, so the claim is this seed\'s only'),
-    'sr-msrresnet': (30.0, 'seed 0: 30.37 dB end-to-end, 30.31 FBA (copies of the next block and of the x4 tail, '
-                           'crop 0.5)'),
+    'sr-rdn': 33.5,        # 33.83 dB end-to-end, 33.82 FBA (copies, crop 0.5); seed 1 lost 1.6 dB: this seed's claim
+    'sr-msrresnet': 30.0,  # 30.37 dB end-to-end, 30.31 FBA (copies of the next block and of the x4 tail, crop 0.5)
 }
 
 
@@ -74,7 +72,7 @@ def test_family_fba_k4_stays_within_a_tenth_of_a_db_at_seed_0(task, tmp_path, mo
     import compare
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv('OMP_NUM_THREADS', '1')
-    floor, _ = FAMILY_SEED0[task]
+    floor = FAMILY_SEED0[task]
     psnr = {run: compare.train_seed(task, run, 0, str(tmp_path / run))['metrics']['PSNR']
             for run in ('e2e', 'slm-k4')}
     assert psnr['e2e'] > floor, psnr  # the baseline learned
